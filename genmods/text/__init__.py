@@ -1,0 +1,22 @@
+"""The char-LSTM as a transformers model: config, model and tokenizer, registered with the Auto classes.
+
+`register_for_auto_class` makes `save_pretrained` write `auto_map` into the config and tokenizer
+files and copy the three self-contained source files next to the weights, so the folder loads with
+`AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)` where genmods is not installed.
+"""
+
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+from .configuration_charlstm import CharLSTMConfig
+from .modeling_charlstm import CharLSTMCausalLMOutput, CharLSTMForCausalLM
+from .tokenization_charlstm import CharTokenizer
+
+AutoConfig.register(CharLSTMConfig.model_type, CharLSTMConfig, exist_ok=True)
+AutoModelForCausalLM.register(CharLSTMConfig, CharLSTMForCausalLM, exist_ok=True)
+AutoTokenizer.register(CharLSTMConfig, slow_tokenizer_class=CharTokenizer, exist_ok=True)
+
+CharLSTMConfig.register_for_auto_class()
+CharLSTMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
+CharTokenizer.register_for_auto_class("AutoTokenizer")
+
+__all__ = ["CharLSTMConfig", "CharLSTMForCausalLM", "CharLSTMCausalLMOutput", "CharTokenizer"]
