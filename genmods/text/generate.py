@@ -114,7 +114,7 @@ def generation_kwargs(temperatures, max_new_tokens: int, greedy: bool, tokenizer
     )
 
 
-@torch.inference_mode()
+@torch.no_grad()
 def sample_at_temperatures(
     model, tokenizer, prompt: str, temperatures=LECTURE_TEMPERATURES, max_new_tokens: int = 400,
     seed: int | None = 0, greedy: bool = False,
@@ -147,7 +147,7 @@ def stream_at_temperatures(
         try:
             if seed is not None:
                 torch.manual_seed(seed)
-            with torch.inference_mode():
+            with torch.no_grad():
                 model.generate(input_ids=input_ids, streamer=streamer, **kwargs)
         except Exception as error:  # surfaced in the caller's thread below
             errors.append(error)
@@ -163,7 +163,7 @@ def stream_at_temperatures(
         raise errors[0]
 
 
-@torch.inference_mode()
+@torch.no_grad()
 def next_character_distribution(model, tokenizer, prompt: str) -> tuple[torch.Tensor, PreparedPrompt]:
     """p(next character | conditioning text): softmax of the model's last logits, shape (vocab,)."""
     prepared = prepare_prompt(tokenizer, prompt)

@@ -1,0 +1,49 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing here may reach the Hub; fail fast instead of retrying
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+REPO = Path(__file__).resolve().parent.parent
+NIETZSCHE = REPO.parent / "shared" / "data" / "nietzsche.txt"
+
+# A few sentences in the corpus's style, so the text tests need no data file.
+SAMPLE_TEXT = (
+    "Supposing that truth is a woman--what then? Is there not ground for suspecting that all philosophers, "
+    "in so far as they have been dogmatists, have failed to understand women; that the terrible seriousness "
+    "and clumsy importunity with which they have usually paid their addresses to truth, have been unskilled "
+    "and unseemly methods for winning a woman? new faculty, and the jubilation reached its climax when kant "
+    "first said: 1234567890 (there!) \"quoted\" 'single' [brackets]; colons: and semicolons.\n"
+) * 4
+
+
+@pytest.fixture(scope="session")
+def char_tokenizer(tmp_path_factory):
+    from genmods.text import CharTokenizer
+
+    return CharTokenizer.from_corpus(SAMPLE_TEXT, lowercase=True, save_directory=str(tmp_path_factory.mktemp("vocab")))
+
+
+@pytest.fixture(scope="session")
+def char_model(char_tokenizer):
+    """A small random char-LSTM (its maths does not depend on training)."""
+    from genmods.text import CharLSTMConfig, CharLSTMForCausalLM
+
+    torch.manual_seed(0)
+    config = CharLSTMConfig(
+        vocab_size=len(char_tokenizer), embedding_size=16, hidden_size=48, num_hidden_layers=2, dropout=0.1,
+        pad_token_id=char_tokenizer.pad_token_id, initializer_range=0.3,
+    )
+    return CharLSTMForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="session")
+def saved_char_model(char_model, char_tokenizer, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("char-lstm")
+    char_model.generation_config.pad_token_id = char_tokenizer.pad_token_id
+    char_model.save_pretrained(folder)
+    char_tokenizer.save_pretrained(folder)
+    return folder
