@@ -1,0 +1,319 @@
+"""DeepDream: gradient ascent on an image to maximise the activations of whole layers of a convnet.
+
+    result = deep_dream(image)                       # the lecture's Keras recipe on InceptionV3
+    result.image.save("dream.png")
+
+The image is processed at successive octaves, each `octave_scale` (1.4) times larger than the one
+before; at each octave we upscale the dream, re-inject the detail that shrinking the original lost,
+and run gradient ascent. Lower layers give geometric patterns, higher layers object-like ones.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..vision.backbones import SUPPORTED_BACKBONES, WeightsInfo, feature_extractor
+from ..vision.images import DEFAULT_MAX_SIDE, load_image
+
+# Layer mixes per backbone. "keras" is the lecture's recipe (InceptionV3 mixed4–mixed7 weighted
+# 1.0/1.5/2.0/2.5); for the other backbones it is the same weighting over four layers of similar depth.
+PRESETS = {
+    "inception_v3": {
+        "low": {"Conv2d_4a_3x3": 1.0, "Mixed_5b": 1.0},
+        "mid": {"Mixed_5d": 1.0, "Mixed_6a": 1.5},
+        "high": {"Mixed_6e": 1.0, "Mixed_7a": 1.5},
+        "keras": {"mixed4": 1.0, "mixed5": 1.5, "mixed6": 2.0, "mixed7": 2.5},
+    },
+    "vgg16": {
+        "low": {"conv2_2": 1.0, "conv3_1": 1.0},
+        "mid": {"conv4_1": 1.0, "conv4_2": 1.5},
+        "high": {"conv5_2": 1.0, "conv5_3": 1.5},
+        "keras": {"conv4_2": 1.0, "conv4_3": 1.5, "conv5_1": 2.0, "conv5_2": 2.5},
+    },
+    "vgg19": {
+        "low": {"conv2_2": 1.0, "conv3_1": 1.0},
+        "mid": {"conv4_1": 1.0, "conv4_2": 1.5},
+        "high": {"conv5_3": 1.0, "conv5_4": 1.5},
+        "keras": {"conv4_3": 1.0, "conv4_4": 1.5, "conv5_1": 2.0, "conv5_2": 2.5},
+    },
+    "resnet50": {
+        "low": {"layer1": 1.0, "layer2.0": 1.0},
+        "mid": {"layer2": 1.0, "layer3.1": 1.5},
+        "high": {"layer3.5": 1.0, "layer4.0": 1.5},
+        "keras": {"layer3.0": 1.0, "layer3.2": 1.5, "layer3.4": 2.0, "layer3.5": 2.5},
+    },
+}
+PRESET_NAMES = ("low", "mid", "high", "keras")
+
+
+@dataclass
+class DreamProgress:
+    """What the callback sees after every ascent step."""
+
+    step: int  # 1-based, across all octaves
+    total_steps: int
+    octave: int  # 1-based
+    octaves: int
+    loss: float
+    image: Image.Image | None = None  # every `preview_every` steps and at the end of each octave
+
+
+@dataclass
+class DreamResult:
+    image: Image.Image
+    losses: list[list[float]]  # per octave, per step
+    octave_shapes: list[tuple[int, int]]  # (height, width), smallest first
+    layers: dict[str, float]
+    weights: WeightsInfo
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def resolve_layers(backbone: str, layers) -> dict[str, float]:
+    """A preset name, or a {layer: weight} dict (or list of layers, weight 1) → {layer: weight}."""
+    if backbone not in PRESETS:
+        raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(SUPPORTED_BACKBONES)}.")
+    if layers is None:
+        layers = "keras"
+    if isinstance(layers, str):
+        if layers not in PRESETS[backbone]:
+            raise ValueError(f"Unknown preset {layers!r}; choose one of {', '.join(PRESET_NAMES)} or give layers.")
+        return dict(PRESETS[backbone][layers])
+    if isinstance(layers, (list, tuple)):
+        layers = {layer: 1.0 for layer in layers}
+    layers = {str(k): float(v) for k, v in dict(layers).items() if float(v) != 0.0}
+    if not layers:
+        raise ValueError("Give at least one layer with a non-zero weight.")
+    return layers
+
+
+def octave_shapes(shape: tuple[int, int], octaves: int, octave_scale: float) -> list[tuple[int, int]]:
+    """The lecture's rule: each octave is `octave_scale` times larger than the previous; smallest first,
+    ending at the original shape."""
+    if octaves < 1:
+        raise ValueError("octaves must be at least 1")
+    if octave_scale <= 1:
+        raise ValueError("octave_scale must be larger than 1")
+    height, width = shape
+    return [(int(height / octave_scale**i), int(width / octave_scale**i)) for i in reversed(range(octaves))]
+
+
+def resize(x: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(shape):
+        return x
+    return F.interpolate(x, size=shape, mode="bilinear", align_corners=False, antialias=True)
+
+
+def reinject_detail(dream: torch.Tensor, original: torch.Tensor, previous_shape, shape) -> torch.Tensor:
+    """Upscale the dream to `shape` and add back the detail lost by shrinking: the original at `shape`
+    minus the original shrunk to `previous_shape` and upscaled again."""
+    lost_detail = resize(original, shape) - resize(resize(original, previous_shape), shape)
+    return resize(dream, shape) + lost_detail
+
+
+def dream_loss(activations: dict[str, torch.Tensor], layers: dict[str, float], border: int = 2) -> torch.Tensor:
+    """Weighted mean of squared activations, each layer excluding a `border`-pixel frame (edge artefacts)."""
+    loss = 0.0
+    for name, weight in layers.items():
+        activation = activations[name]
+        height, width = activation.shape[-2:]
+        if height > 2 * border and width > 2 * border:
+            activation = activation[..., border:-border, border:-border]
+        loss = loss + weight * activation.square().sum() / activation.numel()
+    return loss
+
+
+def guide_loss(activations: dict[str, torch.Tensor], guide: dict[str, torch.Tensor], layers: dict[str, float]) -> torch.Tensor:
+    """Guided dreaming (Google's notebook): at every position, the dot product with the best-matching
+    guide feature; its gradient pulls each position towards the guide's features."""
+    loss = 0.0
+    for name, weight in layers.items():
+        x = activations[name].flatten(2)[0]  # (C, N)
+        y = guide[name].flatten(2)[0]  # (C, M)
+        loss = loss + weight * (x.T @ y).max(dim=1).values.sum() / x.numel()
+    return loss
+
+
+def _objective(extractor, x, layers, guide_features):
+    activations = extractor(x)
+    if guide_features is not None:
+        return guide_loss(activations, guide_features, layers)
+    return dream_loss(activations, layers)
+
+
+def _tiles(length: int, tile: int, min_tile: int) -> list[tuple[int, int]]:
+    """Non-overlapping spans of `tile` covering `length`; a remainder shorter than `min_tile` joins the last span."""
+    spans = [(start, min(length, start + tile)) for start in range(0, length, tile)]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < min_tile:
+        spans[-2:] = [(spans[-2][0], length)]
+    return spans
+
+
+def objective_gradient(extractor, x, layers, guide_features=None, tile_size: int | None = None):
+    """(loss, d loss / d x). With `tile_size`, computed tile by tile (the TensorFlow tutorial's tiled
+    gradients) so memory stays bounded whatever the image size; the caller rolls the image randomly
+    beforehand so tile seams move from step to step."""
+    height, width = x.shape[-2:]
+    if tile_size is None or (tile_size >= height and tile_size >= width):
+        x = x.detach().requires_grad_(True)
+        loss = _objective(extractor, x, layers, guide_features)
+        (gradient,) = torch.autograd.grad(loss, x)
+        return loss.detach(), gradient
+    tile = max(tile_size, extractor.min_side)
+    gradient = torch.zeros_like(x)
+    total = 0.0
+    for top, bottom in _tiles(height, tile, extractor.min_side):
+        for left, right in _tiles(width, tile, extractor.min_side):
+            patch = x[..., top:bottom, left:right].detach().requires_grad_(True)
+            # each tile's loss is a mean over the tile; weighted by its share of the image, the tiles
+            # add up to the untiled loss (up to the borders each tile leaves out)
+            loss = _objective(extractor, patch, layers, guide_features) * (patch.numel() / x.numel())
+            (patch_gradient,) = torch.autograd.grad(loss, patch)
+            gradient[..., top:bottom, left:right] = patch_gradient
+            total += loss.detach()
+    return total, gradient
+
+
+def gradient_ascent_step(extractor, x, layers, step, *, jitter=0, generator=None, guide_features=None, tile_size=None):
+    """One step: roll the image by a random offset (jitter), take the gradient, roll it back, normalise
+    it by its mean absolute value, and move the image along it."""
+    dy = dx = 0
+    if jitter:
+        dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=generator) ).tolist()
+    rolled = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+    loss, gradient = objective_gradient(extractor, rolled, layers, guide_features, tile_size)
+    gradient = torch.roll(gradient, shifts=(-dy, -dx), dims=(-2, -1))
+    gradient = gradient / gradient.abs().mean().clamp_min(1e-6)
+    return loss, extractor.clamp(x + step * gradient)
+
+
+def deep_dream(
+    image,
+    *,
+    backbone: str = "inception_v3",
+    layers=None,
+    octaves: int = 3,
+    octave_scale: float = 1.4,
+    iterations: int = 20,
+    step: float = 0.01,
+    max_loss: float | None = None,
+    jitter: int = 0,
+    tile_size: int | None = None,
+    guide=None,
+    seed: int = 0,
+    pretrained: bool = True,
+    weights_file: str | None = None,
+    max_side: int = DEFAULT_MAX_SIDE,
+    callback: Callable[[DreamProgress], None] | None = None,
+    preview_every: int = 5,
+) -> DreamResult:
+    """Dream on `image` (a path, bytes, PIL image or array; see `vision.images.load_image`).
+
+    layers: a preset name ("low", "mid", "high", "keras") or {layer: weight}; default "keras".
+    max_loss: stop ascending at an octave once the loss exceeds it (the Keras recipe's early stop).
+    jitter: roll the image by up to this many pixels before each step (and the gradient back).
+    tile_size: compute gradients in tiles of this many pixels (bounded memory for large images).
+    guide: an image whose features the dream is pulled towards, instead of raw activation.
+    """
+    started = time.perf_counter()
+    layer_weights = resolve_layers(backbone, layers)
+    loaded = load_image(image, max_side=max_side)
+    notes = list(loaded.notes)
+    extractor = feature_extractor(backbone, tuple(layer_weights), pretrained=pretrained, weights_file=weights_file)
+    generator = torch.Generator().manual_seed(seed)
+
+    original = extractor.preprocess(loaded.image)
+    shapes = octave_shapes(tuple(original.shape[-2:]), octaves, octave_scale)
+    usable = [shape for shape in shapes if min(shape) >= extractor.min_side]
+    if not usable:
+        raise ValueError(
+            f"The image is too small for {backbone}: it needs at least {extractor.min_side} px on its shorter side.")
+    if len(usable) < len(shapes):
+        notes.append(f"{len(shapes) - len(usable)} of {octaves} octaves skipped: they would be smaller than "
+                     f"{extractor.min_side} px, {backbone}'s minimum")
+    shapes = usable
+
+    guide_features = None
+    if guide is not None:
+        guide_image = load_image(guide, max_side=min(max_side, 512), name="guide image").image
+        with torch.no_grad():
+            guide_features = {k: v.detach() for k, v in extractor(extractor.preprocess(guide_image)).items()}
+
+    total_steps = len(shapes) * iterations
+    losses, done, stopped_early = [], 0, False
+    dream = resize(original, shapes[0])
+    for index, shape in enumerate(shapes):
+        if index > 0:
+            dream = reinject_detail(dream, original, shapes[index - 1], shape)
+        octave_losses = []
+        for iteration in range(iterations):
+            loss, dream = gradient_ascent_step(extractor, dream, layer_weights, step, jitter=jitter,
+                                               generator=generator, guide_features=guide_features, tile_size=tile_size)
+            loss = float(loss)
+            octave_losses.append(loss)
+            done += 1
+            last = iteration == iterations - 1
+            exceeded = max_loss is not None and loss > max_loss
+            if callback is not None:
+                show = done % preview_every == 0 or last or exceeded
+                callback(DreamProgress(done, total_steps, index + 1, len(shapes), loss,
+                                       extractor.deprocess(dream) if show else None))
+            if exceeded:
+                stopped_early = True
+                done += iterations - 1 - iteration
+                break
+        losses.append(octave_losses)
+
+    return DreamResult(
+        image=extractor.deprocess(dream), losses=losses, octave_shapes=shapes, layers=layer_weights,
+        weights=extractor.weights, seconds=time.perf_counter() - started, notes=notes, stopped_early=stopped_early,
+    )
+
+
+def zoom(image: Image.Image, factor: float) -> Image.Image:
+    """Crop the centre by `factor` and scale it back to the full size."""
+    width, height = image.size
+    crop_w, crop_h = width / factor, height / factor
+    left, top = (width - crop_w) / 2, (height - crop_h) / 2
+    return image.resize((width, height), Image.Resampling.BICUBIC, box=(left, top, left + crop_w, top + crop_h))
+
+
+def dream_zoom(image, *, frames: int = 8, zoom_factor: float = 1.05, callback=None, **dream_kwargs) -> list[Image.Image]:
+    """Frames of an endless zoom: each frame is dreamed from the previous one, slightly zoomed in.
+    Export with `diffusers.utils.export_to_gif` or `export_to_video` (see `save_animation`)."""
+    if frames < 1:
+        raise ValueError("frames must be at least 1")
+    current = load_image(image, max_side=dream_kwargs.pop("max_side", DEFAULT_MAX_SIDE)).image
+    seed = dream_kwargs.pop("seed", 0)
+    result_frames = []
+    for index in range(frames):
+        result = deep_dream(current, seed=seed + index, **dream_kwargs)
+        result_frames.append(result.image)
+        if callback is not None:
+            callback(index + 1, frames, result)
+        current = zoom(result.image, zoom_factor)
+    return result_frames
+
+
+def save_animation(frames: list[Image.Image], path, fps: int = 8) -> str:
+    """GIF or MP4 by the file's suffix, through diffusers' exporters."""
+    from diffusers.utils import export_to_gif, export_to_video
+
+    path = str(path)
+    if path.lower().endswith(".gif"):
+        return export_to_gif(frames, path, fps=fps)
+    if path.lower().endswith(".mp4"):
+        return export_to_video(frames, path, fps=fps)
+    raise ValueError("animation path must end in .gif or .mp4")
+
+
+__all__ = [
+    "PRESETS", "PRESET_NAMES", "DreamProgress", "DreamResult", "deep_dream", "dream_zoom", "save_animation",
+    "octave_shapes", "reinject_detail", "dream_loss", "guide_loss", "resolve_layers", "zoom",
+]

@@ -1,0 +1,85 @@
+"""python -m genmods.dream INPUT OUTPUT [options]  — DeepDream from the command line.
+
+OUTPUT ending in .gif or .mp4 with --zoom-frames N makes a dream-zoom animation instead of one image.
+"""
+
+import argparse
+import sys
+
+from tqdm.auto import tqdm
+
+from ..vision.backbones import SUPPORTED_BACKBONES
+from ..vision.images import ImageInputError
+from . import PRESET_NAMES, deep_dream, dream_zoom, save_animation
+
+
+def parse_layers(text: str) -> dict[str, float]:
+    """"Mixed_6b=1,Mixed_6c=1.5" → {"Mixed_6b": 1.0, "Mixed_6c": 1.5} (weight 1 when omitted)."""
+    layers = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition("=")
+        try:
+            layers[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad layer weight in {item!r}; write LAYER=WEIGHT") from None
+    return layers
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m genmods.dream", description=__doc__.splitlines()[0])
+    parser.add_argument("input")
+    parser.add_argument("output", help="PNG/JPEG image, or .gif/.mp4 with --zoom-frames")
+    parser.add_argument("--backbone", choices=SUPPORTED_BACKBONES, default="inception_v3")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--preset", choices=PRESET_NAMES, default=None, help="layer mix (default: keras)")
+    group.add_argument("--layers", type=parse_layers, help="LAYER=WEIGHT,... e.g. mixed4=1,mixed5=1.5")
+    parser.add_argument("--octaves", type=int, default=3)
+    parser.add_argument("--octave-scale", type=float, default=1.4)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--step", type=float, default=0.01)
+    parser.add_argument("--max-loss", type=float, default=None)
+    parser.add_argument("--jitter", type=int, default=0)
+    parser.add_argument("--tile-size", type=int, default=None)
+    parser.add_argument("--guide", default=None, help="guide image: dream towards its features")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-side", type=int, default=1024, help="larger inputs are downscaled to this")
+    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", help="random weights")
+    parser.add_argument("--weights-file", default=None, help="local timm weights file (offline)")
+    parser.add_argument("--zoom-frames", type=int, default=0, help="make a zoom animation with this many frames")
+    parser.add_argument("--zoom-factor", type=float, default=1.05)
+    args = parser.parse_args(argv)
+
+    kwargs = dict(backbone=args.backbone, layers=args.layers or args.preset, octaves=args.octaves,
+                  octave_scale=args.octave_scale, iterations=args.iterations, step=args.step, max_loss=args.max_loss,
+                  jitter=args.jitter, tile_size=args.tile_size, guide=args.guide, pretrained=args.pretrained,
+                  weights_file=args.weights_file, max_side=args.max_side)
+    try:
+        if args.zoom_frames:
+            with tqdm(total=args.zoom_frames, unit="frame") as bar:
+                frames = dream_zoom(args.input, frames=args.zoom_frames, zoom_factor=args.zoom_factor, seed=args.seed,
+                                    callback=lambda done, total, result: bar.update(1), **kwargs)
+            save_animation(frames, args.output)
+            print(f"wrote {len(frames)} frames to {args.output}")
+            return
+        bar = tqdm(unit="step")
+
+        def progress(update):
+            bar.total = update.total_steps
+            bar.n = update.step
+            bar.set_postfix(octave=f"{update.octave}/{update.octaves}", loss=f"{update.loss:.4g}")
+            bar.refresh()
+
+        result = deep_dream(args.input, seed=args.seed, callback=progress, **kwargs)
+        bar.close()
+    except (ImageInputError, ValueError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
+    result.image.save(args.output)
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.weights.warning:
+        print(f"warning: {result.weights.warning}")
+    print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {result.seconds:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

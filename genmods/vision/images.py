@@ -1,0 +1,110 @@
+"""Image input hygiene shared by DeepDream and style transfer.
+
+Whatever a person uploads becomes an 8-bit RGB PIL image of a workable size, or an `ImageInputError`
+whose message says what is wrong: EXIF orientation applied; grayscale, palette, RGBA, CMYK and 16-bit
+images converted (transparency composited on white); images larger than `max_side` downscaled, not
+rejected; images smaller than `min_side` refused; non-images and truncated files refused.
+"""
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_SIDE = 1024
+DEFAULT_MIN_SIDE = 32
+
+
+class ImageInputError(ValueError):
+    """The input cannot be used as an image; the message is meant for the person who gave it."""
+
+
+@dataclass
+class LoadedImage:
+    image: Image.Image
+    original_size: tuple[int, int]
+    notes: list[str] = field(default_factory=list)  # what was done to it, for the UI ("downscaled from …")
+
+
+def _open(source) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        return _from_array(source)
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageInputError(f"Image file not found: {path.name}")
+        if path.is_dir():
+            raise ImageInputError(f"{path.name} is a folder, not an image file.")
+    try:
+        image = Image.open(source)
+        image.load()  # decode now, so truncated data fails here and not later
+    except UnidentifiedImageError:
+        raise ImageInputError("This file is not an image (or not a format we can read: use PNG, JPEG, WebP, BMP, GIF or TIFF).") from None
+    except Image.DecompressionBombError:
+        raise ImageInputError("This image has too many pixels to process safely.") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(f"This image file is truncated or damaged and cannot be decoded ({error}).") from None
+    return image
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4)):
+        if array.dtype == np.uint8:
+            return Image.fromarray(array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array)
+        if np.issubdtype(array.dtype, np.floating):
+            return Image.fromarray((np.clip(array, 0, 1) * 255).round().astype(np.uint8).squeeze())
+        if np.issubdtype(array.dtype, np.integer):
+            scaled = array.astype(np.float64) / max(1, np.iinfo(array.dtype).max)
+            return Image.fromarray((scaled * 255).round().astype(np.uint8).squeeze())
+    raise ImageInputError(f"An array of shape {array.shape} and type {array.dtype} is not an image.")
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit or 32-bit grayscale: stretch the used range to 8 bits
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        scaled = (array - low) / (high - low) * 255 if high > low else np.zeros_like(array)
+        return Image.fromarray(scaled.round().astype(np.uint8)).convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode != "RGB":
+        return image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+    return image
+
+
+def load_image(source, *, max_side: int = DEFAULT_MAX_SIDE, min_side: int = DEFAULT_MIN_SIDE,
+               name: str = "image") -> LoadedImage:
+    """Any reasonable image input → `LoadedImage` (RGB, at most `max_side` px on its longer side)."""
+    if source is None:
+        raise ImageInputError(f"No {name} was given: upload one or pick an example.")
+    image = _open(source)
+    notes = []
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+        notes.append(f"{name} has several frames; the first one is used")
+    transposed = ImageOps.exif_transpose(image)
+    if transposed is not image and transposed.size != image.size or image.getexif().get(0x0112, 1) != 1:
+        notes.append(f"{name} rotated upright from its EXIF orientation")
+    image = _to_rgb(transposed)
+    original = image.size
+    if min(image.size) < min_side:
+        raise ImageInputError(
+            f"The {name} is too small ({image.width}×{image.height} px); it needs at least {min_side} px on each side."
+        )
+    if max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        notes.append(f"{name} downscaled from {original[0]}×{original[1]} to {size[0]}×{size[1]} px (limit {max_side} px)")
+    return LoadedImage(image=image, original_size=original, notes=notes)
