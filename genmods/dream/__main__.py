@@ -53,6 +53,7 @@ def main(argv=None):
                   octave_scale=args.octave_scale, iterations=args.iterations, step=args.step, max_loss=args.max_loss,
                   jitter=args.jitter, tile_size=args.tile_size, guide=args.guide, pretrained=args.pretrained,
                   weights_file=args.weights_file, max_side=args.max_side)
+    bar = None
     try:
         if args.zoom_frames:
             with tqdm(total=args.zoom_frames, unit="frame") as bar:
@@ -72,6 +73,8 @@ def main(argv=None):
         result = deep_dream(args.input, seed=args.seed, callback=progress, **kwargs)
         bar.close()
     except (ImageInputError, ValueError, FileNotFoundError) as error:
+        if bar is not None:
+            bar.close()
         sys.exit(f"error: {error}")
     result.image.save(args.output)
     for note in result.notes:

@@ -112,10 +112,14 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
         except Exception as error:  # offline, Hub down, no disk space: fall back, visibly
             reason = f"pretrained {name} weights could not be loaded ({type(error).__name__}; offline?)"
             logger.warning("%s: %s; using random weights", reason, error)
-            model = timm.create_model(name, pretrained=False)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                model = timm.create_model(name, pretrained=False)
             info = WeightsInfo(False, reason)
     else:
-        model = timm.create_model(name, pretrained=False)
+        with torch.random.fork_rng(devices=[]):  # the same random weights in every process
+            torch.manual_seed(0)
+            model = timm.create_model(name, pretrained=False)
         info = WeightsInfo(False, "pretrained=False was asked for")
     for module in model.modules():  # in-place activations would overwrite tapped tensors
         if hasattr(module, "inplace"):
@@ -156,7 +160,7 @@ class FeatureExtractor(nn.Module):
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """PIL RGB → (1, 3, H, W) normalised with the backbone's own mean and std (its `pretrained_cfg`)."""
         array = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0)
-        return (array.permute(2, 0, 1).unsqueeze(0).to(self.device) - self.mean) / self.std
+        return ((array.permute(2, 0, 1).unsqueeze(0).to(self.device) - self.mean) / self.std).contiguous()
 
     def deprocess(self, x: torch.Tensor) -> Image.Image:
         """The inverse of `preprocess`, clipped to valid pixels."""

@@ -1,0 +1,80 @@
+"""python -m genmods.style CONTENT STYLE OUTPUT [options] — neural style transfer from the command line.
+
+Several styles: repeat --style-image (with --style-blend weights) on top of STYLE.
+"""
+
+import argparse
+import sys
+
+from tqdm.auto import tqdm
+
+from ..vision.images import ImageInputError
+from . import CONTENT_LAYERS, STYLE_LAYERS, style_transfer
+
+
+def comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m genmods.style", description=__doc__.splitlines()[0])
+    parser.add_argument("content")
+    parser.add_argument("style")
+    parser.add_argument("output")
+    parser.add_argument("--style-image", action="append", default=[], help="another style image to blend in")
+    parser.add_argument("--style-blend", type=lambda t: [float(x) for x in comma_list(t)], default=None,
+                        help="blend weights, one per style image (STYLE first), e.g. 0.7,0.3")
+    parser.add_argument("--image-size", type=int, default=384, help="output's longer side in px")
+    parser.add_argument("--content-weight", type=float, default=1.0)
+    parser.add_argument("--style-weight", type=float, default=1e6)
+    parser.add_argument("--tv-weight", type=float, default=1e-2)
+    parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--init", choices=["content", "noise", "style"], default="content")
+    parser.add_argument("--preserve-color", action="store_true", help="luminance-only transfer")
+    parser.add_argument("--multi-scale", type=int, default=1, help="number of coarse-to-fine scales")
+    parser.add_argument("--style-scale", type=float, default=1.0)
+    parser.add_argument("--pooling", choices=["max", "avg"], default="max")
+    parser.add_argument("--backbone", choices=["vgg19", "vgg16"], default="vgg19")
+    parser.add_argument("--content-layers", type=comma_list, default=list(CONTENT_LAYERS))
+    parser.add_argument("--style-layers", type=comma_list, default=list(STYLE_LAYERS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", help="random weights")
+    parser.add_argument("--weights-file", default=None, help="local timm weights file (offline)")
+    args = parser.parse_args(argv)
+
+    bar = tqdm(unit="step")
+
+    def progress(update):
+        bar.total = update.total_steps
+        bar.n = update.step
+        bar.set_postfix(scale=f"{update.scale}/{update.scales}", loss=f"{update.losses['total']:.4g}")
+        bar.refresh()
+
+    try:
+        result = style_transfer(
+            args.content, [args.style, *args.style_image], style_blend=args.style_blend, image_size=args.image_size,
+            content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
+            optimizer=args.optimizer, iterations=args.iterations, learning_rate=args.learning_rate, init=args.init,
+            preserve_color=args.preserve_color, multi_scale=args.multi_scale, style_scale=args.style_scale,
+            pooling=args.pooling, backbone=args.backbone, content_layers=args.content_layers,
+            style_layers=args.style_layers, pretrained=args.pretrained, weights_file=args.weights_file,
+            seed=args.seed, callback=progress,
+        )
+    except (ImageInputError, ValueError, FileNotFoundError) as error:
+        bar.close()
+        sys.exit(f"error: {error}")
+    bar.close()
+    result.image.save(args.output)
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.weights.warning:
+        print(f"warning: {result.weights.warning}")
+    final = result.history[-1]
+    print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {result.seconds:.1f} s; "
+          f"content {final['content']:.4g}, style {final['style']:.4g}, tv {final['tv']:.4g})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Neural style transfer with random weights on small images: the algorithm's maths."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genmods.style import (
+    CONTENT_LAYERS, STYLE_LAYERS, content_loss, gram_matrix, normalise_blend, scale_sizes, style_transfer,
+)
+from genmods.vision.backbones import LAYER_ALIASES, feature_extractor
+
+from .conftest import REPO
+
+FAST = dict(image_size=64, iterations=6, pretrained=False)
+
+
+@pytest.fixture(scope="module")
+def content():
+    import skimage.data
+
+    return Image.fromarray(skimage.data.astronaut()).resize((96, 80))
+
+
+@pytest.fixture(scope="module")
+def style():
+    import skimage.data
+
+    return Image.fromarray(skimage.data.hubble_deep_field()).resize((90, 90))
+
+
+def test_gram_matrix_of_a_known_tensor():
+    features = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 1, 2)  # C=2, H=1, W=2
+    expected = torch.tensor([[1 * 1 + 2 * 2, 1 * 3 + 2 * 4], [3 * 1 + 4 * 2, 3 * 3 + 4 * 4]]) / (2 * 1 * 2)
+    assert torch.allclose(gram_matrix(features)[0], expected)
+    # normalised: the same texture at twice the size gives the same Gram
+    texture = torch.rand(1, 4, 8, 8)
+    assert torch.allclose(gram_matrix(texture), gram_matrix(texture.repeat(1, 1, 2, 2)), atol=1e-6)
+
+
+def test_the_configured_layers_are_the_papers():
+    assert CONTENT_LAYERS == ("conv4_2",)
+    assert STYLE_LAYERS == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    # …and they are VGG19's ReLU outputs after those convolutions, counted in timm's `features`
+    import timm
+
+    vgg = timm.create_model("vgg19", pretrained=False)
+    convs = [i for i, m in enumerate(vgg.features) if isinstance(m, torch.nn.Conv2d)]
+    blocks = [(1, 2), (2, 2), (3, 4), (4, 4), (5, 4)]
+    names = [f"conv{b}_{i}" for b, n in blocks for i in range(1, n + 1)]
+    for name, conv_index in zip(names, convs):
+        node = LAYER_ALIASES["vgg19"][name]
+        assert node == f"features.{conv_index + 1}" and isinstance(vgg.features[conv_index + 1], torch.nn.ReLU)
+
+
+def test_content_loss_is_zero_for_the_content_image_itself(content):
+    extractor = feature_extractor("vgg19", CONTENT_LAYERS, pretrained=False)
+    x = extractor.preprocess(content)
+    with torch.no_grad():
+        features = extractor(x)["conv4_2"]
+        assert content_loss(features, features.clone()).item() == 0.0
+        assert content_loss(extractor(x + 0.1)["conv4_2"], features).item() > 0
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_total_loss_falls_during_optimisation(content, style, optimizer):
+    result = style_transfer(content, style, optimizer=optimizer, **dict(FAST, iterations=12))
+    totals = [h["total"] for h in result.history]
+    assert len(totals) == 12
+    # L-BFGS converges fast; Adam (lr 0.02) moves steadily
+    assert totals[-1] < (0.5 if optimizer == "lbfgs" else 0.9) * totals[0]
+    if optimizer == "adam":
+        assert all(later < earlier for earlier, later in zip(totals, totals[1:]))
+    assert set(result.history[0]) >= {"content", "style", "tv", "total"}
+    assert result.history[0]["content"] == 0.0  # init from content
+    assert not result.weights.pretrained
+
+
+def test_network_is_truncated_after_the_deepest_layer_used():
+    extractor = feature_extractor("vgg19", tuple(dict.fromkeys(CONTENT_LAYERS + STYLE_LAYERS)), pretrained=False)
+    kept = sorted(int(name) for name, _ in extractor.graph.features.named_children())
+    assert kept[-1] == 29  # relu5_1: nothing of conv5_2 … or the classifier is computed
+
+
+def test_colour_preservation_keeps_the_contents_chrominance(content, style):
+    result = style_transfer(content, style, preserve_color=True, **FAST)
+    expected = content.resize(result.image.size, Image.Resampling.BICUBIC).convert("YCbCr")
+    _, cb, cr = result.image.convert("YCbCr").split()
+    _, cb0, cr0 = expected.split()
+    for ours, theirs in ((cb, cb0), (cr, cr0)):
+        assert np.abs(np.asarray(ours, np.int16) - np.asarray(theirs, np.int16)).mean() < 1.5
+    plain = style_transfer(content, style, **FAST)
+    _, cb_plain, _ = plain.image.convert("YCbCr").split()
+    assert np.abs(np.asarray(cb_plain, np.int16) - np.asarray(cb0, np.int16)).mean() > 1.5
+
+
+def test_blend_weights_normalise():
+    assert normalise_blend([2, 1, 1], 3) == [0.5, 0.25, 0.25]
+    assert normalise_blend(None, 4) == [0.25] * 4
+    for bad in ([1, -1], [0, 0]):
+        with pytest.raises(ValueError):
+            normalise_blend(bad, 2)
+    with pytest.raises(ValueError, match="2 style images but 1"):
+        normalise_blend([1], 2)
+
+
+def test_blending_styles_sits_between_them(content, style):
+    import skimage.data
+
+    other = Image.fromarray(skimage.data.coffee())
+    only_first = style_transfer(content, [style, other], style_blend=[1, 0], **FAST)
+    alone = style_transfer(content, style, **FAST)
+    assert np.array_equal(np.asarray(only_first.image), np.asarray(alone.image))
+    mixed = style_transfer(content, [style, other], style_blend=[1, 1], **FAST)
+    assert not np.array_equal(np.asarray(mixed.image), np.asarray(alone.image))
+
+
+def test_multi_scale_ends_at_the_requested_size(content, style):
+    assert scale_sizes((96, 80), 256, 3) == [(53, 64), (107, 128), (213, 256)]
+    result = style_transfer(content, style, image_size=96, iterations=12, multi_scale=2, pretrained=False)
+    assert result.image.size == (96, 80) and result.sizes == [(40, 48), (80, 96)]
+    assert [h["scale"] for h in result.history] == [1] * 12 + [2] * 10
+
+
+def test_style_scale_and_avg_pooling_change_the_result(content, style):
+    base = style_transfer(content, style, **FAST)
+    for change in (dict(style_scale=2.0), dict(pooling="avg"), dict(init="noise"), dict(init="style")):
+        other = style_transfer(content, style, **FAST, **change)
+        assert not np.array_equal(np.asarray(other.image), np.asarray(base.image)), change
+
+
+def test_deterministic_for_a_seed(content, style):
+    kwargs = dict(FAST, init="noise")
+    first, second = style_transfer(content, style, seed=1, **kwargs), style_transfer(content, style, seed=1, **kwargs)
+    assert np.array_equal(np.asarray(first.image), np.asarray(second.image))
+    assert not np.array_equal(np.asarray(first.image),
+                              np.asarray(style_transfer(content, style, seed=2, **kwargs).image))
+
+
+def test_callback_reports_progress_and_streams_images(content, style):
+    updates = []
+    style_transfer(content, style, callback=updates.append, preview_every=4, **dict(FAST, iterations=9))
+    assert [u.step for u in updates] == list(range(1, 10))
+    assert [u.step for u in updates if u.image is not None] == [4, 8, 9]
+    assert all("total" in u.losses for u in updates)
+
+
+def test_odd_inputs_give_rgb_or_a_clear_error(content, style):
+    from genmods.vision.images import ImageInputError
+
+    gray_rgba = content.convert("LA")
+    result = style_transfer(gray_rgba, style.convert("P"), **FAST)
+    assert result.image.mode == "RGB"
+    with pytest.raises(ImageInputError, match="not an image"):
+        style_transfer(content, b"GIF89a-but-not-really", **FAST)
+    with pytest.raises(ImageInputError, match="No style image"):
+        style_transfer(content, None, **FAST)
+    with pytest.raises(ValueError, match="image_size"):
+        style_transfer(content, style, image_size=5000, pretrained=False)
+
+
+def test_command_line(content, style, tmp_path):
+    content.save(tmp_path / "c.png")
+    style.save(tmp_path / "s.jpg")
+    env = {"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "s.jpg"),
+                          str(tmp_path / "out.png"), "--image-size", "64", "--iterations", "3", "--no-pretrained",
+                          "--preserve-color"], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert Image.open(tmp_path / "out.png").size == (64, 53) and "Random weights" in run.stdout
+    run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "missing.jpg"),
+                          str(tmp_path / "out.png"), "--no-pretrained"], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode != 0 and "not found" in run.stderr
