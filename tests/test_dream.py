@@ -164,7 +164,7 @@ def test_callback_reports_every_step_and_streams_images(photo):
     assert [u.step for u in updates] == list(range(1, 9))
     assert all(u.total_steps == 8 for u in updates) and [u.octave for u in updates] == [1] * 4 + [2] * 4
     with_images = [u.step for u in updates if u.image is not None]
-    assert with_images == [3, 4, 6, 8]  # every 3 steps and the end of each octave
+    assert with_images == [1, 3, 4, 6, 8]  # the first step, every 3 steps, and the end of each octave
 
 
 def test_max_loss_stops_an_octave_early(photo):

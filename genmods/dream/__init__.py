@@ -75,6 +75,20 @@ class DreamResult:
     stopped_early: bool = False
 
 
+def parse_layer_weights(text: str) -> dict[str, float]:
+    """"Mixed_6b=1, Mixed_6c=1.5" → {"Mixed_6b": 1.0, "Mixed_6c": 1.5}; a layer without "=" weighs 1."""
+    layers = {}
+    for item in filter(None, (part.strip() for part in text.replace("\n", ",").split(","))):
+        name, _, weight = item.partition("=")
+        try:
+            layers[name.strip()] = float(weight) if weight.strip() else 1.0
+        except ValueError:
+            raise ValueError(f"Bad layer weight in {item!r}: write LAYER=WEIGHT, e.g. Mixed_6b=1.5") from None
+    if not layers:
+        raise ValueError("No layers given: write LAYER=WEIGHT pairs separated by commas, e.g. Mixed_6b=1, Mixed_6c=1.5")
+    return layers
+
+
 def resolve_layers(backbone: str, layers) -> dict[str, float]:
     """A preset name, or a {layer: weight} dict (or list of layers, weight 1) → {layer: weight}."""
     if backbone not in PRESETS:
@@ -261,7 +275,7 @@ def deep_dream(
             last = iteration == iterations - 1
             exceeded = max_loss is not None and loss > max_loss
             if callback is not None:
-                show = done % preview_every == 0 or last or exceeded
+                show = done == 1 or done % preview_every == 0 or last or exceeded
                 callback(DreamProgress(done, total_steps, index + 1, len(shapes), loss,
                                        extractor.deprocess(dream) if show else None))
             if exceeded:
@@ -315,5 +329,5 @@ def save_animation(frames: list[Image.Image], path, fps: int = 8) -> str:
 
 __all__ = [
     "PRESETS", "PRESET_NAMES", "DreamProgress", "DreamResult", "deep_dream", "dream_zoom", "save_animation",
-    "octave_shapes", "reinject_detail", "dream_loss", "guide_loss", "resolve_layers", "zoom",
+    "octave_shapes", "reinject_detail", "dream_loss", "guide_loss", "resolve_layers", "parse_layer_weights", "zoom",
 ]

@@ -10,19 +10,14 @@ from tqdm.auto import tqdm
 
 from ..vision.backbones import SUPPORTED_BACKBONES
 from ..vision.images import ImageInputError
-from . import PRESET_NAMES, deep_dream, dream_zoom, save_animation
+from . import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
 
 
 def parse_layers(text: str) -> dict[str, float]:
-    """"Mixed_6b=1,Mixed_6c=1.5" → {"Mixed_6b": 1.0, "Mixed_6c": 1.5} (weight 1 when omitted)."""
-    layers = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, _, weight = item.partition("=")
-        try:
-            layers[name.strip()] = float(weight) if weight else 1.0
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"bad layer weight in {item!r}; write LAYER=WEIGHT") from None
-    return layers
+    try:
+        return parse_layer_weights(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv=None):

@@ -254,7 +254,7 @@ def style_transfer(
             history.append(dict(record, scale=scale_index + 1, evaluations=evaluations))
             if callback is not None:
                 last = done == total_steps
-                show = done % preview_every == 0 or last
+                show = done == 1 or done % preview_every == 0 or last
                 preview = extractor.deprocess(image) if show else None
                 if preview is not None and preserve_color:
                     preview = with_chrominance_of(preview, original_content)

@@ -8,10 +8,10 @@ scalar) and a streamer for a batch (its `TextIteratorStreamer` accepts batch siz
 import logging
 from dataclasses import dataclass, field
 from queue import Queue
-from threading import Thread
+from threading import Event, Thread
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from .sampling import LECTURE_TEMPERATURES
@@ -98,6 +98,16 @@ class BatchTextIteratorStreamer(BaseStreamer):
         return item
 
 
+class StopWhenSet(StoppingCriteria):
+    """Ends generation for every row once `event` is set (a Stop button, a closed connection)."""
+
+    def __init__(self, event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
 def generation_kwargs(temperatures, max_new_tokens: int, greedy: bool, tokenizer) -> dict:
     # <pad> is not a character of text: never generate it
     kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, suppress_tokens=[tokenizer.pad_token_id])
@@ -131,16 +141,19 @@ def sample_at_temperatures(
 
 def stream_at_temperatures(
     model, tokenizer, prompt: str, temperatures=LECTURE_TEMPERATURES, max_new_tokens: int = 400,
-    seed: int | None = 0, greedy: bool = False,
+    seed: int | None = 0, greedy: bool = False, max_time: float | None = None,
 ):
     """Like `sample_at_temperatures`, but yields the growing texts (one per temperature) as they are made.
 
     The first item yielded is `(["", ...], prepared)` so a caller can report dropped characters at once.
+    `max_time` (seconds) is generate()'s own time limit; closing this generator stops generation.
     """
     prepared = prepare_prompt(tokenizer, prompt)
     streamer = BatchTextIteratorStreamer(tokenizer, timeout=120)
     input_ids = prepared.input_ids.repeat(len(temperatures), 1).to(model.device)
+    stop = Event()
     kwargs = generation_kwargs(temperatures, max_new_tokens, greedy, tokenizer)
+    kwargs.update(max_time=max_time, stopping_criteria=StoppingCriteriaList([StopWhenSet(stop)]))
     errors = []
 
     def run():
@@ -155,10 +168,13 @@ def stream_at_temperatures(
 
     thread = Thread(target=run, daemon=True)
     thread.start()
-    yield ["" for _ in temperatures], prepared
-    for texts in streamer:
-        yield texts, prepared
-    thread.join()
+    try:
+        yield ["" for _ in temperatures], prepared
+        for texts in streamer:
+            yield texts, prepared
+    finally:
+        stop.set()
+        thread.join()
     if errors:
         raise errors[0]
 

@@ -1,0 +1,221 @@
+"""genmods — a hands-on studio for classic generative deep learning (the Hugging Face Space).
+
+Layout and wiring only: every button calls a function of `genmods.studio`, reachable from Python
+through `gradio_client` under the `api_name` given here.
+
+    python app.py        # honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
+"""
+
+from genmods.zerogpu import gpu  # first: `spaces` must be imported before anything touches CUDA
+
+import gradio as gr
+
+from genmods import studio
+from genmods.dream import PRESET_NAMES
+from genmods.examples import PAINTED_STYLES, PHOTOS, example_files
+from genmods.text.sampling import SEED_TEXT
+from genmods.vision.backbones import SUPPORTED_BACKBONES
+
+from gradio.events import Dependency
+
+class ImageInput(gr.Image):
+    """gr.Image that turns an unreadable upload into a message a person understands, instead of a
+    decoder's stack trace (Gradio opens the file before our code sees it)."""
+
+    is_template = True  # same front-end as gr.Image
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:
+            raise gr.Error("This file is not an image we can read: upload a PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def image_input(label, **kwargs):
+    # filepath + no mode conversion: genmods' own loader handles EXIF, 16-bit, CMYK, transparency, size
+    return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], height=300, **kwargs)
+
+
+def image_output(label):
+    return gr.Image(label=label, type="pil", format="png", interactive=False, height=360,
+                    buttons=["download", "fullscreen"])
+
+
+examples = example_files()
+IMAGE_JOBS = dict(concurrency_id="images", concurrency_limit=1)  # one GPU: image jobs take turns
+
+with gr.Blocks(title="genmods — generative deep learning studio") as demo:
+    gr.Markdown(
+        "# genmods\nThree classic techniques from the lecture *Generative Deep Learning*: a character-level LSTM "
+        "that writes like Nietzsche, DeepDream, and neural style transfer."
+    )
+
+    with gr.Tab("Text", id="text"):
+        gr.Markdown(
+            "A character-level LSTM trained on Nietzsche predicts the next character; we sample it, append it, "
+            "repeat. The **temperature** reweights the distribution p → p^(1/T)/Σ: low T is repetitive but "
+            "locally realistic, high T is creative but breaks words; ~0.5 is usually best."
+        )
+        with gr.Row():
+            prompt = gr.Textbox(SEED_TEXT, label="Conditioning text", lines=2, max_length=2000, scale=3)
+            with gr.Column(scale=2):
+                stage = gr.Radio(["converged", "early"], value="converged", label="Model",
+                                 info="converged: trained to its best held-out loss; early: after one epoch")
+                with gr.Row():
+                    length = gr.Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
+                    text_seed = gr.Number(0, label="Random seed", precision=0)
+                greedy = gr.Checkbox(False, label="Greedy (always the most likely character)")
+        with gr.Row():
+            t_low = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.2, step=0.05, label="Temperature 1")
+            t_mid = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.5, step=0.05, label="Temperature 2")
+            t_high = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature 3")
+        with gr.Row():
+            generate_button = gr.Button("Generate", variant="primary")
+            stop_text = gr.Button("Stop")
+            gr.DeepLinkButton()
+        with gr.Row(equal_height=True):
+            out_low = gr.Textbox(label="T = 0.2", lines=12, buttons=["copy"])
+            out_mid = gr.Textbox(label="T = 0.5", lines=12, buttons=["copy"])
+            out_high = gr.Textbox(label="T = 1.0", lines=12, buttons=["copy"])
+        next_char_plot = gr.Plot(label="Next-character distribution at each temperature")
+        text_info = gr.Markdown()
+
+        text_event = generate_button.click(
+            gpu(studio.generate_text, duration=60),
+            inputs=[prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy],
+            outputs=[out_low, out_mid, out_high, next_char_plot, text_info],
+            api_name="generate_text", concurrency_id="text", concurrency_limit=4,
+        )
+        stop_text.click(None, cancels=[text_event])
+        for slider, box in ((t_low, out_low), (t_mid, out_mid), (t_high, out_high)):
+            slider.change(lambda t: gr.Textbox(label=f"T = {t:g}"), slider, box, api_visibility="private",
+                          queue=False)
+
+    with gr.Tab("DeepDream", id="dream"):
+        gr.Markdown(
+            "Gradient ascent on the image to maximise the activations of whole layers of a convnet, at successive "
+            "octaves (each 1.4× larger), re-injecting the detail lost by each upscale. Lower layers give "
+            "geometric patterns, higher layers object-like ones."
+        )
+        with gr.Row():
+            with gr.Column():
+                dream_image = image_input("Image")
+                gr.Examples([[examples[name]] for name in PHOTOS], inputs=[dream_image], label="Examples")
+                with gr.Row():
+                    backbone = gr.Dropdown(list(SUPPORTED_BACKBONES), value="inception_v3", label="Backbone")
+                    preset = gr.Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
+                custom_layers = gr.Textbox(label="Custom layers (LAYER=WEIGHT, …)",
+                                           placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=True)
+                with gr.Accordion("Settings", open=False):
+                    with gr.Row():
+                        octaves = gr.Slider(1, studio.MAX_OCTAVES, value=3, step=1, label="Octaves")
+                        octave_scale = gr.Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
+                    with gr.Row():
+                        iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=20, step=1, label="Iterations per octave")
+                        step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step")
+                    with gr.Row():
+                        jitter = gr.Slider(0, 64, value=0, step=1, label="Jitter (px)")
+                        tile_size = gr.Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
+                    with gr.Row():
+                        dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=512, step=32,
+                                               label="Image size (longer side; larger inputs are downscaled)")
+                        dream_seed = gr.Number(0, label="Random seed", precision=0)
+                    guide_image = image_input("Guide image (optional): dream towards its features")
+                with gr.Accordion("Zoom animation", open=False):
+                    with gr.Row():
+                        zoom_frames = gr.Slider(2, 48, value=8, step=1, label="Frames")
+                        zoom_factor = gr.Slider(1.01, 1.3, value=1.05, step=0.01, label="Zoom per frame")
+            with gr.Column():
+                dream_output = image_output("Dream")
+                dream_info = gr.Markdown()
+                with gr.Row():
+                    dream_button = gr.Button("Dream", variant="primary")
+                    compare_button = gr.Button("Compare layers")
+                    zoom_button = gr.Button("Zoom animation")
+                    stop_dream = gr.Button("Stop")
+                    gr.DeepLinkButton()
+                compare_gallery = gr.Gallery(label="Low · mid · high layers", columns=3, height=300, format="png")
+                zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300)
+
+        dream_event = dream_button.click(
+            gpu(studio.dream, duration=300),
+            inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
+                    tile_size, guide_image, dream_seed, dream_side],
+            outputs=[dream_output, dream_info], api_name="deep_dream", **IMAGE_JOBS,
+        )
+        compare_event = compare_button.click(
+            gpu(studio.compare_layers, duration=300),
+            inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side],
+            outputs=[compare_gallery, dream_info], api_name="compare_layers", **IMAGE_JOBS,
+        )
+        zoom_event = zoom_button.click(
+            gpu(studio.zoom_animation, duration=300),
+            inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, octaves, iterations, step,
+                    dream_seed, dream_side],
+            outputs=[zoom_output, dream_info], api_name="dream_zoom", **IMAGE_JOBS,
+        )
+        stop_dream.click(None, cancels=[dream_event, compare_event, zoom_event])
+
+    with gr.Tab("Style transfer", id="style"):
+        gr.Markdown(
+            "Gatys et al.: keep the content image's macrostructure (an upper VGG19 layer's activations) and the "
+            "style image's textures (Gram matrices of several layers), minimising α·content + β·style loss."
+        )
+        with gr.Row():
+            with gr.Column():
+                with gr.Row():
+                    content_image = image_input("Content image")
+                    style_image = image_input("Style image")
+                gr.Examples([[examples[c], examples[s]] for c, s in
+                             [("astronaut", "swirls"), ("chelsea", "mosaic"), ("coffee", "brushstrokes"),
+                              ("rocket", "hubble_deep_field")]],
+                            inputs=[content_image, style_image], label="Examples")
+                with gr.Accordion("Second style (blend)", open=False):
+                    second_style = image_input("Second style image (optional)")
+                    gr.Examples([[examples[name]] for name in (*PAINTED_STYLES, "hubble_deep_field")],
+                                inputs=[second_style], label="Styles")
+                    second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
+                with gr.Row():
+                    style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=100, step=1, label="Iterations")
+                    output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=384, step=32, label="Output size (px)")
+                with gr.Accordion("Settings", open=False):
+                    with gr.Row():
+                        content_weight = gr.Number(1.0, label="Content weight α")
+                        style_weight = gr.Number(1e6, label="Style weight β")
+                        tv_weight = gr.Number(1e-2, label="TV weight")
+                    with gr.Row():
+                        optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimiser")
+                        init = gr.Radio(["content", "noise", "style"], value="content", label="Start from")
+                        pooling = gr.Radio(["max", "avg"], value="max", label="Pooling")
+                    with gr.Row():
+                        multi_scale = gr.Slider(1, 3, value=1, step=1, label="Scales (coarse → fine)")
+                        style_scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
+                        style_seed = gr.Number(0, label="Random seed", precision=0)
+                    preserve_color = gr.Checkbox(False, label="Preserve the content's colours (luminance-only transfer)")
+            with gr.Column():
+                style_output = image_output("Result")
+                style_info = gr.Markdown()
+                with gr.Row():
+                    style_button = gr.Button("Paint", variant="primary")
+                    stop_style = gr.Button("Stop")
+                    gr.DeepLinkButton()
+                loss_plot = gr.Plot(label="Loss")
+
+        style_event = style_button.click(
+            gpu(studio.stylize, duration=300),
+            inputs=[content_image, style_image, second_style, second_weight, content_weight, style_weight, tv_weight,
+                    style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale, pooling,
+                    style_seed],
+            outputs=[style_output, loss_plot, style_info], api_name="style_transfer", **IMAGE_JOBS,
+        )
+        stop_style.click(None, cancels=[style_event])
+
+demo.queue(max_size=16, default_concurrency_limit=1)
+
+if __name__ == "__main__":
+    demo.launch(max_file_size="10mb", show_error=True)

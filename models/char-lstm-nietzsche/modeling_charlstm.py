@@ -1,0 +1,201 @@
+"""Character-level LSTM language model as a transformers causal LM.
+
+Self-contained on purpose: a model folder pushed to the Hub is loaded with `trust_remote_code`,
+so this file imports nothing from `genmods`.
+
+The recurrent state lives in transformers' `DynamicCache` (one "linear_attention" layer per LSTM
+layer, holding h and c stacked), so `generate()` feeds one new character per step and carries the
+state, instead of re-running the prefix; beam search reorders it through the cache's own
+`reorder_cache`.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.cache_utils import Cache, DynamicCache
+from transformers.utils import ModelOutput
+
+from .configuration_charlstm import CharLSTMConfig
+
+
+@dataclass
+class CharLSTMCausalLMOutput(ModelOutput):
+    """
+    loss: next-character cross-entropy (nats/char), when `labels` are given.
+    logits: `(batch, length, vocab_size)` scores for the next character at each position.
+    cache: the LSTM state after the last position, in a `DynamicCache` (when `use_cache`); pass it
+        back with the next `input_ids`, as `generate()` does.
+    state: the same state as raw `(h, c)`, each `(layers, batch, hidden)`.
+    hidden_states: the last LSTM layer's outputs `(batch, length, hidden_size)`.
+    """
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    cache: Cache | None = None
+    state: tuple[torch.Tensor, torch.Tensor] | None = None
+    hidden_states: torch.Tensor | None = None
+
+
+class CharLSTMPreTrainedModel(PreTrainedModel):
+    config_class = CharLSTMConfig
+    base_model_prefix = "char_lstm"
+    main_input_name = "input_ids"
+    _is_stateful = True  # no assisted generation: the state cannot be rolled back
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        std = self.config.initializer_range
+        if isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=std * 10)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LSTM):
+            for name, param in module.named_parameters():
+                if name.startswith("weight"):
+                    nn.init.uniform_(param, -std, std)
+                else:
+                    # forget-gate bias 1 (Jozefowicz et al. 2015): remembers by default early in training
+                    nn.init.zeros_(param)
+                    param[module.hidden_size : 2 * module.hidden_size] = 0.5
+
+
+class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
+    """embedding → multi-layer LSTM → linear head over characters."""
+
+    def __init__(self, config: CharLSTMConfig):
+        super().__init__(config)
+        self.embed = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.lstm = nn.LSTM(
+            config.embedding_size,
+            config.hidden_size,
+            num_layers=config.num_hidden_layers,
+            dropout=config.dropout if config.num_hidden_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.embed
+
+    def set_input_embeddings(self, value):
+        self.embed = value
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, value):
+        self.lm_head = value
+
+    def _initial_state(self, cache: Cache | None, batch_size: int, reference: torch.Tensor):
+        """(h, c) each `(layers, batch, hidden)`: from the cache if it holds a state, else zeros."""
+        layers, hidden = self.config.num_hidden_layers, self.config.hidden_size
+        if cache is not None and len(cache.layers) == layers and all(
+            layer.is_recurrent_states_initialized[0] for layer in cache.layers
+        ):
+            stacked = torch.stack([layer.recurrent_states[0] for layer in cache.layers])  # (L, B, 2, H)
+            return stacked[:, :, 0].contiguous(), stacked[:, :, 1].contiguous()
+        zeros = reference.new_zeros(layers, batch_size, hidden)
+        return zeros, zeros.clone()
+
+    def _run_sequence(self, embeds, state):
+        """The whole sequence through cuDNN / the fused CPU kernel: training and unpadded prompts."""
+        output, (h, c) = self.lstm(embeds, state)
+        return output, (h, c)
+
+    def _run_steps(self, embeds, state, mask):
+        """Position by position with `torch.lstm_cell`.
+
+        Used for single-character decode steps, where it is several times faster on the CPU than an
+        `nn.LSTM` call (whose oneDNN path has a large per-call overhead), and for padded batches:
+        where `mask` is 0 the state is kept unchanged, so left padding does not disturb it.
+        """
+        h, c = list(state[0].unbind(0)), list(state[1].unbind(0))
+        outputs = []
+        for t in range(embeds.shape[1]):
+            inputs = embeds[:, t]
+            keep = None if mask is None else mask[:, t].to(embeds.dtype).unsqueeze(-1)
+            for layer in range(self.config.num_hidden_layers):
+                new_h, new_c = torch.lstm_cell(
+                    inputs,
+                    (h[layer], c[layer]),
+                    getattr(self.lstm, f"weight_ih_l{layer}"),
+                    getattr(self.lstm, f"weight_hh_l{layer}"),
+                    getattr(self.lstm, f"bias_ih_l{layer}"),
+                    getattr(self.lstm, f"bias_hh_l{layer}"),
+                )
+                if keep is not None:
+                    new_h = keep * new_h + (1 - keep) * h[layer]
+                    new_c = keep * new_c + (1 - keep) * c[layer]
+                h[layer], c[layer] = new_h, new_c
+                inputs = new_h
+                if self.training and layer < self.config.num_hidden_layers - 1:
+                    inputs = nn.functional.dropout(inputs, self.lstm.dropout, training=True)
+            outputs.append(inputs)
+        return torch.stack(outputs, dim=1), (torch.stack(h), torch.stack(c))
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        cache: Cache | None = None,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+        use_cache: bool | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CharLSTMCausalLMOutput | tuple:
+        r"""
+        input_ids: `(batch, length)` character ids.
+        attention_mask: `(batch, length)` or, during generation, `(batch, past + length)`; 0 marks padding.
+        labels: `(batch, length)` targets, usually `input_ids`; shifted inside, -100 ignored.
+        cache: a `DynamicCache` holding the state after the previous chunk (what `generate()` passes).
+        state: alternatively the raw `(h, c)`, each `(layers, batch, hidden)` - what training with
+            truncated backpropagation through time carries between batches.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of `input_ids` or `inputs_embeds`.")
+        embeds = self.embed(input_ids) if inputs_embeds is None else inputs_embeds
+        batch_size, length = embeds.shape[:2]
+        use_cache = self.config.use_cache if use_cache is None else use_cache
+
+        if state is None:
+            state = self._initial_state(cache, batch_size, embeds)
+
+        mask = None
+        if attention_mask is not None:
+            mask = attention_mask[:, -length:]
+            if bool(mask.all()):
+                mask = None
+        if mask is None and (length > 1 or (self.training and torch.is_grad_enabled())):
+            output, (h, c) = self._run_sequence(embeds, state)
+        else:
+            output, (h, c) = self._run_steps(embeds, state, mask)
+
+        if use_cache:
+            if cache is None:
+                cache = DynamicCache(config=self.config)
+            stacked = torch.stack([h, c], dim=2)  # (L, B, 2, H)
+            for layer in range(self.config.num_hidden_layers):
+                cache.update_recurrent_state(stacked[layer], layer)
+
+        logits = self.lm_head(self.dropout(output))
+
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
+
+        result = CharLSTMCausalLMOutput(
+            loss=loss, logits=logits, cache=cache if use_cache else None, state=(h, c), hidden_states=output
+        )
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        return result if return_dict else result.to_tuple()
+
+
+__all__ = ["CharLSTMForCausalLM", "CharLSTMPreTrainedModel", "CharLSTMCausalLMOutput"]
