@@ -1,0 +1,151 @@
+"""The launched app through gradio_client: every endpoint, streaming, and bad inputs that leave the
+app serving. Backbones fall back to random weights here (HF_HUB_OFFLINE=1, set in conftest)."""
+
+import io
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from .app_server import running_app
+
+SEED = "new faculty, and the jubilation reached its climax when kant"
+SMALL_DREAM = dict(backbone="vgg19", preset="low", octaves=1, iterations=3, max_side=96)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with running_app() as url:
+        yield Client(url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    import skimage.data
+
+    folder = tmp_path_factory.mktemp("inputs")
+    paths = {}
+    Image.fromarray(skimage.data.chelsea()).resize((120, 80)).save(folder / "cat.png")
+    Image.fromarray(skimage.data.coffee()).resize((100, 80)).save(folder / "coffee.png")
+    Image.fromarray(skimage.data.astronaut()).save(folder / "big.png")  # 512×512: over the 96 px limit
+    (folder / "notes.txt").write_text("not an image at all")
+    jpeg = io.BytesIO()
+    Image.fromarray(skimage.data.rocket()).save(jpeg, "JPEG")
+    (folder / "truncated.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 3])
+    for name in ("cat.png", "coffee.png", "big.png", "notes.txt", "truncated.jpg"):
+        paths[name] = str(folder / name)
+    return paths
+
+
+def test_endpoints_are_named_with_the_documented_first_parameters(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    first = {name: [p["parameter_name"] for p in info["parameters"]][:2] for name, info in endpoints.items()}
+    assert first["/generate_text"][0] == "prompt"
+    assert first["/deep_dream"][0] == "image"
+    assert first["/style_transfer"] == ["content_image", "style_image"]
+    assert {"/compare_layers", "/dream_zoom"} <= set(first)
+
+
+def test_text_streams_three_temperatures(client):
+    job = client.submit(prompt=SEED, length=80, api_name="/generate_text")
+    updates = [list(update) for update in job]
+    low, mid, high, plot, info = job.result()
+    assert len(low) == len(mid) == len(high) == 80
+    assert len(updates) >= 3  # partial output before the end
+    assert any(0 < len(update[0]) < 80 for update in updates)
+    assert plot["type"] == "matplotlib"
+    assert "Conditioning text" in info
+
+
+def test_text_reports_dropped_characters_and_uses_the_early_model(client):
+    *texts, _, info = client.predict(prompt="kant 🙂 said", stage="early", length=20, greedy=True,
+                                     api_name="/generate_text")
+    assert "Dropped characters" in info and "🙂" in info
+    assert texts[0] == texts[1] == texts[2] and len(texts[0]) == 20  # greedy: the same in every column
+
+
+@pytest.mark.parametrize("prompt, message", [("", "empty"), ("   ", "empty"), ("🙂🙂", "None of the characters")])
+def test_bad_prompts_are_errors_and_the_app_keeps_serving(client, prompt, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(prompt=prompt, api_name="/generate_text")
+    assert len(client.predict(prompt=SEED, length=20, api_name="/generate_text")[0]) == 20
+
+
+def test_out_of_range_settings_are_errors(client, files):
+    # the sliders' bounds hold for API calls too
+    with pytest.raises(Exception, match="greater than maximum value 2000"):
+        client.predict(prompt=SEED, length=50000, api_name="/generate_text")
+    with pytest.raises(Exception, match="less than minimum value 0.05"):
+        client.predict(prompt=SEED, temperature_low=0, api_name="/generate_text")
+    with pytest.raises(Exception, match="greater than maximum value 100"):
+        client.predict(image=handle_file(files["cat.png"]), iterations=1000, api_name="/deep_dream")
+
+
+def test_deep_dream_streams_intermediate_images_and_says_weights_are_random(client, files):
+    job = client.submit(image=handle_file(files["cat.png"]), **dict(SMALL_DREAM, iterations=12), api_name="/deep_dream")
+    updates = list(job)
+    image, info = job.result()
+    assert len(updates) >= 3  # step 1, every few steps, the end
+    assert Image.open(image).size == (96, 64) and Image.open(image).format == "PNG"
+    assert "Random weights" in info
+
+
+def test_oversize_images_are_downscaled_with_a_notice(client, files):
+    image, info = client.predict(image=handle_file(files["big.png"]), **SMALL_DREAM, api_name="/deep_dream")
+    assert Image.open(image).size == (96, 96)
+    assert "downscaled from 512×512" in info
+
+
+@pytest.mark.parametrize("name, message", [("notes.txt", "not an image"), ("truncated.jpg", "truncated or damaged")])
+def test_bad_images_are_errors_and_the_app_keeps_serving(client, files, name, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(image=handle_file(files[name]), **SMALL_DREAM, api_name="/deep_dream")
+    image, _ = client.predict(image=handle_file(files["cat.png"]), **SMALL_DREAM, api_name="/deep_dream")
+    assert Image.open(image).size == (96, 64)
+
+
+def test_custom_layers_and_their_errors(client, files):
+    image, _ = client.predict(image=handle_file(files["cat.png"]), backbone="vgg19", preset="custom",
+                              custom_layers="conv2_1=1, conv3_1=0.5", octaves=1, iterations=2, max_side=96,
+                              api_name="/deep_dream")
+    assert Image.open(image).size == (96, 64)
+    with pytest.raises(Exception, match="has no layer 'conv9_1'"):
+        client.predict(image=handle_file(files["cat.png"]), backbone="vgg19", preset="custom",
+                       custom_layers="conv9_1=1", octaves=1, iterations=1, max_side=96, api_name="/deep_dream")
+
+
+def test_compare_layers_gives_low_mid_high_side_by_side(client, files):
+    gallery, info = client.predict(image=handle_file(files["cat.png"]), backbone="vgg19", octaves=1, iterations=2,
+                                   max_side=96, api_name="/compare_layers")
+    assert [item["caption"].split(":")[0] for item in gallery] == ["low", "mid", "high"]
+    assert "geometric" in info
+
+
+def test_dream_zoom_returns_an_animated_gif(client, files):
+    gif, info = client.predict(image=handle_file(files["cat.png"]), backbone="vgg19", preset="low", frames=3,
+                               octaves=1, iterations=1, max_side=96, api_name="/dream_zoom")
+    animation = Image.open(gif)
+    assert animation.format == "GIF" and animation.n_frames == 3 and "3 frames" in info
+
+
+def test_style_transfer_streams_images_and_a_loss_curve(client, files):
+    job = client.submit(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                        iterations=12, image_size=64, api_name="/style_transfer")
+    updates = list(job)
+    image, plot, info = job.result()
+    assert len(updates) >= 3
+    assert Image.open(image).size == (64, 43)
+    assert plot["type"] == "matplotlib" and "Final losses" in info and "Random weights" in info
+
+
+def test_style_transfer_with_a_second_style_and_colour_preservation(client, files):
+    image, _, info = client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                                    second_style_image=handle_file(files["big.png"]), second_style_weight=0.3,
+                                    preserve_color=True, multi_scale=2, iterations=10, image_size=128,
+                                    api_name="/style_transfer")
+    assert Image.open(image).size == (128, 85) and "64×43, 128×85" in info
+
+
+def test_style_transfer_without_a_style_image_is_an_error(client, files):
+    with pytest.raises(Exception, match="style image"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=None, api_name="/style_transfer")
