@@ -59,7 +59,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             prompt = gr.Textbox(SEED_TEXT, label="Conditioning text", lines=2, max_length=2000, scale=3)
             with gr.Column(scale=2):
                 stage = gr.Radio(["converged", "early"], value="converged", label="Model",
-                                 info="converged: trained to its best held-out loss; early: after one epoch")
+                                 info="converged: the epoch with the best held-out loss (12); early: after two epochs")
                 with gr.Row():
                     length = gr.Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
                     text_seed = gr.Number(0, label="Random seed", precision=0)

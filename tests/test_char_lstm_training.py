@@ -108,7 +108,7 @@ def test_output_folder_is_a_complete_hub_repo(tmp_path, corpus_file):
     main(["--corpus", str(corpus_file), "--output-dir", str(out), *TINY, "--epochs", "2"])
     for name in ("config.json", "model.safetensors", "generation_config.json", "tokenizer_config.json", "vocab.json",
                  "configuration_charlstm.py", "modeling_charlstm.py", "tokenization_charlstm.py", "README.md",
-                 "training_curve.png", "metrics.jsonl"):
+                 "training_curve.png", "metrics.jsonl", "training_args.json"):
         assert (out / name).exists(), name
     generation = json.loads((out / "generation_config.json").read_text())
     assert generation["do_sample"] is True and generation["temperature"] == 0.5 and generation["top_k"] == 0
@@ -147,7 +147,7 @@ def test_push_sends_exactly_the_model_files(tmp_path, corpus_file, monkeypatch):
     assert calls["files"] == sorted([
         "README.md", "config.json", "configuration_charlstm.py", "generation_config.json", "metrics.jsonl",
         "model.safetensors", "modeling_charlstm.py", "tokenization_charlstm.py", "tokenizer_config.json",
-        "training_curve.png", "vocab.json",
+        "training_args.json", "training_curve.png", "vocab.json",
     ])
 
 
@@ -157,3 +157,24 @@ def test_push_refuses_an_incomplete_folder(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(SystemExit, match="missing: model.safetensors"):
         push_main(["--model-dir", str(tmp_path), "--repo-id", "someone/x"])
+
+
+def test_patience_stops_when_the_heldout_loss_stops_improving(tmp_path, corpus_file, capsys):
+    out = tmp_path / "run"
+    # learning rate 0: the held-out loss can never improve on epoch 1
+    main(["--corpus", str(corpus_file), "--output-dir", str(out), *TINY, "--epochs", "6", "--patience", "2",
+          "--learning-rate", "0"])
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    assert "has not improved for 2 epochs (best at epoch 1)" in capsys.readouterr().out
+
+
+def test_export_command_renames_a_stage_snapshot(tmp_path, corpus_file):
+    from genmods.text.export import main as export_main
+
+    out = tmp_path / "run"
+    main(["--corpus", str(corpus_file), "--output-dir", str(out), *TINY, "--epochs", "2"])
+    export_main([str(out / "epoch-1"), str(tmp_path / "early"), "--repo-name", "someone/early"])
+    card = (tmp_path / "early" / "README.md").read_text()
+    assert "# someone/early" in card and "after epoch 1." in card
+    assert json.loads((tmp_path / "early" / "training_args.json").read_text())["exported_epoch"] == 1

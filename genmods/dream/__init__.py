@@ -223,6 +223,7 @@ def deep_dream(
     seed: int = 0,
     pretrained: bool = True,
     weights_file: str | None = None,
+    precision: str = "auto",
     max_side: int = DEFAULT_MAX_SIDE,
     callback: Callable[[DreamProgress], None] | None = None,
     preview_every: int = 5,
@@ -234,12 +235,14 @@ def deep_dream(
     jitter: roll the image by up to this many pixels before each step (and the gradient back).
     tile_size: compute gradients in tiles of this many pixels (bounded memory for large images).
     guide: an image whose features the dream is pulled towards, instead of raw activation.
+    precision: "auto" runs the network under bf16 autocast where the hardware is fast at it; "fp32" never.
     """
     started = time.perf_counter()
     layer_weights = resolve_layers(backbone, layers)
     loaded = load_image(image, max_side=max_side)
     notes = list(loaded.notes)
-    extractor = feature_extractor(backbone, tuple(layer_weights), pretrained=pretrained, weights_file=weights_file)
+    extractor = feature_extractor(backbone, tuple(layer_weights), pretrained=pretrained, weights_file=weights_file,
+                                  precision=precision)
     generator = torch.Generator().manual_seed(seed)
 
     original = extractor.preprocess(loaded.image)

@@ -141,6 +141,7 @@ def style_transfer(
     style_layers=STYLE_LAYERS,
     pretrained: bool = True,
     weights_file: str | None = None,
+    precision: str = "auto",
     seed: int = 0,
     callback: Callable[[StyleProgress], None] | None = None,
     preview_every: int = 10,
@@ -152,6 +153,7 @@ def style_transfer(
     each twice the previous, starting each from the upsampled result and halving the iterations.
     style_scale: the style image is resized to style_scale × image_size before its Grams are taken.
     init: "content", "noise" or "style". preserve_color: luminance-only transfer, content's colours kept.
+    precision: "auto" runs the network under bf16 autocast where the hardware is fast at it; "fp32" never.
     """
     started = time.perf_counter()
     if not 32 <= image_size <= MAX_IMAGE_SIZE:
@@ -183,7 +185,8 @@ def style_transfer(
 
     content_layers, style_layers = tuple(content_layers), tuple(style_layers)
     layers = tuple(dict.fromkeys(content_layers + style_layers))
-    extractor = feature_extractor(backbone, layers, pretrained=pretrained, pooling=pooling, weights_file=weights_file)
+    extractor = feature_extractor(backbone, layers, pretrained=pretrained, pooling=pooling, weights_file=weights_file,
+                                  precision=precision)
     generator = torch.Generator().manual_seed(seed)
 
     sizes = scale_sizes(content_image.size, image_size, multi_scale)

@@ -20,6 +20,7 @@ from .sampling import LECTURE_TEMPERATURES, SEED_TEXT
 
 CURVE = "training_curve.png"
 METRICS = "metrics.jsonl"
+RECIPE = "training_args.json"
 
 
 @torch.no_grad()
@@ -79,7 +80,7 @@ def model_card(*, repo_name: str, bits: float, nats: float, epoch: int, recipe: 
         ],
     )
     sample_block = "\n\n".join(f"**T = {t}**\n\n```text\n{SEED_TEXT}{text}\n```" for t, text in samples.items())
-    recipe_lines = "\n".join(f"| {key} | {value} |" for key, value in recipe.items())
+    recipe_lines = "\n".join(f"| {key} | {value} |" for key, value in recipe.items() if key != "sample_prompt")
     body = f"""
 # {repo_name}
 
@@ -130,9 +131,10 @@ precision through accelerate. Trained with `python -m genmods.text.train` from t
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 
 
-def export_model_folder(model, tokenizer, folder, *, corpus: Corpus, recipe: dict, metrics_path: Path,
+def export_model_folder(model, tokenizer, folder, *, corpus: Corpus, recipe: dict, metrics_path: Path, epoch: int,
                         repo_name: str | None = None, corpus_name: str | None = None, sample_length: int = 400) -> float:
-    """Save `model` + tokenizer + generation defaults + card + curve into `folder`; returns the exact held-out nats/char."""
+    """Save `model` (trained for `epoch` epochs) + tokenizer + generation defaults + card + curve into `folder`;
+    returns the exact held-out nats/char."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     was_training = model.training
@@ -150,12 +152,12 @@ def export_model_folder(model, tokenizer, folder, *, corpus: Corpus, recipe: dic
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
+    (folder / RECIPE).write_text(json.dumps(dict(recipe, exported_epoch=epoch), indent=2) + "\n", encoding="utf-8")
     records = read_metrics(metrics_path)
     if metrics_path.resolve() != (folder / METRICS).resolve():
         shutil.copyfile(metrics_path, folder / METRICS)
     if records:
         plot_training_curve(records, folder / CURVE)
-    epoch = records[-1]["epoch"] if records else 0
     card = model_card(
         repo_name=repo_name or folder.name, bits=nats / math.log(2), nats=nats, epoch=epoch, recipe=recipe,
         samples=dict(zip(map(str, LECTURE_TEMPERATURES), samples)),
@@ -163,3 +165,45 @@ def export_model_folder(model, tokenizer, folder, *, corpus: Corpus, recipe: dic
     )
     card.save(folder / "README.md")
     return nats
+
+
+def main(argv=None):
+    """python -m genmods.text.export MODEL_DIR OUTPUT_DIR [--repo-name OWNER/NAME]
+
+    Re-exports a trained folder (e.g. a stage snapshot) as a complete Hub repo under another name:
+    re-measures the held-out loss, re-samples, rewrites the card. The corpus and recipe come from the
+    folder's training_args.json.
+    """
+    import argparse
+    import sys
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from . import CharLSTMForCausalLM  # noqa: F401  (registers the model with the Auto classes)
+    from .corpus import CorpusError, read_corpus, split_heldout
+
+    parser = argparse.ArgumentParser(prog="python -m genmods.text.export", description=main.__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("output_dir", type=Path)
+    parser.add_argument("--repo-name", default=None, help="name used in the card (default: the output folder's name)")
+    parser.add_argument("--corpus", default=None, help="override the corpus path recorded in training_args.json")
+    args = parser.parse_args(argv)
+    recipe_path = args.model_dir / RECIPE
+    if not recipe_path.exists():
+        sys.exit(f"error: {recipe_path} is missing; export folders written by genmods.text.train")
+    recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
+        corpus = split_heldout(tokenizer.normalise(read_corpus(args.corpus or recipe["corpus"])))
+    except CorpusError as error:
+        sys.exit(f"error: {error}")
+    model = AutoModelForCausalLM.from_pretrained(args.model_dir)
+    metrics = args.model_dir / METRICS
+    epoch = recipe.pop("exported_epoch")
+    nats = export_model_folder(model, tokenizer, args.output_dir, corpus=corpus, recipe=recipe, metrics_path=metrics,
+                               epoch=epoch, repo_name=args.repo_name)
+    print(f"exported {args.output_dir}: held-out {nats:.4f} nats/char ({nats / math.log(2):.4f} bits/char)")
+
+
+if __name__ == "__main__":
+    main()

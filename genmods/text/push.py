@@ -18,7 +18,7 @@ REQUIRED_FILES = (
     "config.json", "model.safetensors", "generation_config.json", "tokenizer_config.json", "vocab.json",
     "configuration_charlstm.py", "modeling_charlstm.py", "tokenization_charlstm.py", "README.md",
 )
-OPTIONAL_FILES = ("training_curve.png", "metrics.jsonl")
+OPTIONAL_FILES = ("training_curve.png", "metrics.jsonl", "training_args.json")
 
 
 def check_model_folder(model_dir: Path) -> None:

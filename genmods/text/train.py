@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import broadcast_object_list, set_seed
 from tqdm.auto import tqdm
 
 from . import CharLSTMConfig, CharLSTMForCausalLM, CharTokenizer
@@ -46,17 +46,18 @@ class TrainingPosition:
         self.batch = 0  # batches done within `epoch`
         self.step = 0
         self.best_heldout = math.inf
+        self.best_epoch = 0
         self.state = None  # (h, c) carried between batches
 
     def state_dict(self):
         return {
             "epoch": self.epoch, "batch": self.batch, "step": self.step, "best_heldout": self.best_heldout,
-            "state": None if self.state is None else [t.cpu() for t in self.state],
+            "best_epoch": self.best_epoch, "state": None if self.state is None else [t.cpu() for t in self.state],
         }
 
     def load_state_dict(self, values):
         self.epoch, self.batch, self.step = values["epoch"], values["batch"], values["step"]
-        self.best_heldout = values["best_heldout"]
+        self.best_heldout, self.best_epoch = values["best_heldout"], values.get("best_epoch", 0)
         self.state = None if values["state"] is None else tuple(values["state"])
 
 
@@ -88,6 +89,8 @@ def parse_args(argv=None):
     parser.add_argument("--heldout-streams", type=int, default=8,
                         help="per-epoch validation runs the held-out text as this many parallel pieces (fast); "
                              "the exported figure is always the exact single pass")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="stop when the held-out loss has not improved for this many epochs")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (tests, benchmarks)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     return parser.parse_args(argv)
@@ -180,6 +183,7 @@ def main(argv=None):
         accelerator.print(f"no checkpoint in {output_dir / CHECKPOINTS}; starting from scratch")
 
     recipe = {key: value for key, value in vars(args).items() if key not in ("resume", "output_dir", "max_steps")}
+    recipe["corpus"] = str(Path(args.corpus))
     recipe.update(train_characters=len(corpus.train), heldout_characters=len(corpus.heldout),
                   processes=accelerator.num_processes, parameters=sum(p.numel() for p in model.parameters()))
     tokenizer.save_pretrained(output_dir)
@@ -188,6 +192,10 @@ def main(argv=None):
     chars_per_step = args.batch_size * args.sequence_length * accelerator.num_processes
 
     while position.epoch < args.epochs:
+        if args.patience is not None and position.epoch - position.best_epoch >= args.patience:
+            accelerator.print(f"held-out loss has not improved for {args.patience} epochs "
+                              f"(best at epoch {position.best_epoch}): stopping")
+            break
         model.train()
         progress = tqdm(total=len(batches), initial=position.batch, desc=f"epoch {position.epoch + 1}/{args.epochs}",
                         disable=not accelerator.is_main_process, leave=False)
@@ -252,11 +260,15 @@ def main(argv=None):
                 accelerator.print(f"  T={temperature}: {text[:120]!r}")
             if position.epoch in args.snapshot_epochs:
                 export_model_folder(unwrapped, tokenizer, output_dir / SNAPSHOT.format(epoch=position.epoch),
-                                    corpus=corpus, recipe=recipe, metrics_path=metrics_path)
+                                    corpus=corpus, recipe=recipe, metrics_path=metrics_path, epoch=position.epoch)
             if loss_nats < position.best_heldout:
-                position.best_heldout = loss_nats
+                position.best_heldout, position.best_epoch = loss_nats, position.epoch
                 export_model_folder(unwrapped, tokenizer, output_dir, corpus=corpus, recipe=recipe,
-                                    metrics_path=metrics_path)
+                                    metrics_path=metrics_path, epoch=position.epoch)
+        if accelerator.num_processes > 1:  # only the main process evaluates: share its verdict
+            shared = [position.best_heldout, position.best_epoch]
+            broadcast_object_list(shared)
+            position.best_heldout, position.best_epoch = shared
         save_checkpoint(accelerator, output_dir, position.step)
 
     accelerator.print(f"done: {position.epoch} epochs; best model in {output_dir}")

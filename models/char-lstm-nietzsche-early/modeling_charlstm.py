@@ -92,21 +92,20 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
     def set_output_embeddings(self, value):
         self.lm_head = value
 
-    def _initial_state(self, cache: Cache | None, batch_size: int, reference: torch.Tensor):
-        """(h, c) each `(layers, batch, hidden)`: from the cache if it holds a state, else zeros."""
-        layers, hidden = self.config.num_hidden_layers, self.config.hidden_size
-        if cache is not None and len(cache.layers) == layers and all(
-            layer.is_recurrent_states_initialized[0] for layer in cache.layers
-        ):
-            stacked = torch.stack([layer.recurrent_states[0] for layer in cache.layers])  # (L, B, 2, H)
-            return stacked[:, :, 0].contiguous(), stacked[:, :, 1].contiguous()
-        zeros = reference.new_zeros(layers, batch_size, hidden)
-        return zeros, zeros.clone()
+    def _cached_state(self, cache: Cache | None):
+        """Per layer (h, c) views of the state in `cache`, or None when it holds none yet."""
+        if cache is None or len(cache.layers) != self.config.num_hidden_layers:
+            return None
+        if not all(layer.is_recurrent_states_initialized[0] for layer in cache.layers):
+            return None
+        return [tuple(layer.recurrent_states[0].unbind(1)) for layer in cache.layers]  # (B, 2, H) → h, c
 
     def _run_sequence(self, embeds, state):
         """The whole sequence through cuDNN / the fused CPU kernel: training and unpadded prompts."""
+        if state is not None:
+            state = (torch.stack([h for h, _ in state]), torch.stack([c for _, c in state]))
         output, (h, c) = self.lstm(embeds, state)
-        return output, (h, c)
+        return output, list(zip(h.unbind(0), c.unbind(0)))
 
     def _run_steps(self, embeds, state, mask):
         """Position by position with `torch.lstm_cell`.
@@ -115,29 +114,28 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
         `nn.LSTM` call (whose oneDNN path has a large per-call overhead), and for padded batches:
         where `mask` is 0 the state is kept unchanged, so left padding does not disturb it.
         """
-        h, c = list(state[0].unbind(0)), list(state[1].unbind(0))
+        layers = self.config.num_hidden_layers
+        if state is None:
+            zeros = embeds.new_zeros(embeds.shape[0], self.config.hidden_size)
+            state = [(zeros, zeros)] * layers
+        state = list(state)
+        weights = self.lstm.all_weights  # per layer: weight_ih, weight_hh, bias_ih, bias_hh
         outputs = []
         for t in range(embeds.shape[1]):
             inputs = embeds[:, t]
             keep = None if mask is None else mask[:, t].to(embeds.dtype).unsqueeze(-1)
-            for layer in range(self.config.num_hidden_layers):
-                new_h, new_c = torch.lstm_cell(
-                    inputs,
-                    (h[layer], c[layer]),
-                    getattr(self.lstm, f"weight_ih_l{layer}"),
-                    getattr(self.lstm, f"weight_hh_l{layer}"),
-                    getattr(self.lstm, f"bias_ih_l{layer}"),
-                    getattr(self.lstm, f"bias_hh_l{layer}"),
-                )
+            for layer in range(layers):
+                h, c = torch.lstm_cell(inputs, state[layer], *weights[layer])
                 if keep is not None:
-                    new_h = keep * new_h + (1 - keep) * h[layer]
-                    new_c = keep * new_c + (1 - keep) * c[layer]
-                h[layer], c[layer] = new_h, new_c
-                inputs = new_h
-                if self.training and layer < self.config.num_hidden_layers - 1:
+                    h = torch.lerp(state[layer][0], h, keep)
+                    c = torch.lerp(state[layer][1], c, keep)
+                state[layer] = (h, c)
+                inputs = h
+                if self.training and layer < layers - 1:
                     inputs = nn.functional.dropout(inputs, self.lstm.dropout, training=True)
             outputs.append(inputs)
-        return torch.stack(outputs, dim=1), (torch.stack(h), torch.stack(c))
+        output = outputs[0].unsqueeze(1) if len(outputs) == 1 else torch.stack(outputs, dim=1)
+        return output, state
 
     def forward(
         self,
@@ -162,11 +160,13 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of `input_ids` or `inputs_embeds`.")
         embeds = self.embed(input_ids) if inputs_embeds is None else inputs_embeds
-        batch_size, length = embeds.shape[:2]
+        length = embeds.shape[1]
         use_cache = self.config.use_cache if use_cache is None else use_cache
 
-        if state is None:
-            state = self._initial_state(cache, batch_size, embeds)
+        if state is not None:  # raw (h, c), each (layers, batch, hidden)
+            state = list(zip(state[0].unbind(0), state[1].unbind(0)))
+        else:
+            state = self._cached_state(cache)
 
         mask = None
         if attention_mask is not None:
@@ -174,16 +174,15 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
             if bool(mask.all()):
                 mask = None
         if mask is None and (length > 1 or (self.training and torch.is_grad_enabled())):
-            output, (h, c) = self._run_sequence(embeds, state)
+            output, state = self._run_sequence(embeds, state)
         else:
-            output, (h, c) = self._run_steps(embeds, state, mask)
+            output, state = self._run_steps(embeds, state, mask)
 
         if use_cache:
             if cache is None:
                 cache = DynamicCache(config=self.config)
-            stacked = torch.stack([h, c], dim=2)  # (L, B, 2, H)
-            for layer in range(self.config.num_hidden_layers):
-                cache.update_recurrent_state(stacked[layer], layer)
+            for layer, (h, c) in enumerate(state):
+                cache.update_recurrent_state(torch.stack([h, c], dim=1), layer)  # (B, 2, H)
 
         logits = self.lm_head(self.dropout(output))
 
@@ -192,7 +191,8 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
 
         result = CharLSTMCausalLMOutput(
-            loss=loss, logits=logits, cache=cache if use_cache else None, state=(h, c), hidden_states=output
+            loss=loss, logits=logits, cache=cache if use_cache else None,
+            state=(torch.stack([h for h, _ in state]), torch.stack([c for _, c in state])), hidden_states=output
         )
         return_dict = self.config.return_dict if return_dict is None else return_dict
         return result if return_dict else result.to_tuple()
