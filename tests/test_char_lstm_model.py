@@ -91,7 +91,9 @@ def test_state_carried_across_calls_equals_one_pass(char_model, char_tokenizer):
     second = char_model(input_ids=x[:, 10:], cache=first.cache, use_cache=True)
     assert torch.allclose(torch.cat([first.logits, second.logits], dim=1), whole, atol=1e-5)
     # and the raw (h, c) state, as training carries it
-    third = char_model(input_ids=x[:, 10:], state=first.state, use_cache=False)
+    raw = char_model(input_ids=x[:, :10], use_cache=False)
+    assert raw.cache is None and raw.state[0].shape == (2, 1, 48)
+    third = char_model(input_ids=x[:, 10:], state=raw.state, use_cache=False)
     assert torch.allclose(third.logits, second.logits, atol=1e-6)
 
 

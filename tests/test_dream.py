@@ -216,3 +216,22 @@ def test_command_line(photo, tmp_path):
     run = subprocess.run([sys.executable, "-m", "genmods.dream", str(bad), str(target), "--no-pretrained"],
                          capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode != 0 and "not an image" in run.stderr
+
+
+def test_local_weights_file_is_loaded_and_extractors_are_cached(tmp_path):
+    import timm
+    from safetensors.torch import save_file
+
+    from genmods.vision.backbones import load_backbone
+
+    torch.manual_seed(123)
+    trained = timm.create_model("vgg16", pretrained=False)
+    path = tmp_path / "vgg16.safetensors"
+    save_file(trained.state_dict(), str(path))
+    model, info = load_backbone("vgg16", weights_file=str(path))
+    assert info.pretrained and "vgg16.safetensors" in info.source and info.warning is None
+    assert torch.equal(model.features[0].weight.cpu(), trained.features[0].weight)
+    first = feature_extractor("vgg16", ("conv1_1",), pretrained=False)
+    assert feature_extractor("vgg16", ("conv1_1",), pretrained=False) is first  # no reload for a second request
+    with pytest.raises(FileNotFoundError):
+        load_backbone("vgg16", weights_file=str(tmp_path / "missing.safetensors"))

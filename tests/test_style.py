@@ -75,7 +75,8 @@ def test_total_loss_falls_during_optimisation(content, style, optimizer):
     if optimizer == "adam":
         assert all(later < earlier for earlier, later in zip(totals, totals[1:]))
     assert set(result.history[0]) >= {"content", "style", "tv", "total"}
-    assert result.history[0]["content"] == 0.0  # init from content
+    # init from content: no content loss at the start (up to bf16 rounding where the CPU runs bf16)
+    assert result.history[0]["content"] < 1e-3 * result.history[0]["total"]
     assert not result.weights.pretrained
 
 
@@ -143,8 +144,10 @@ def test_deterministic_for_a_seed(content, style):
 def test_callback_reports_progress_and_streams_images(content, style):
     updates = []
     style_transfer(content, style, callback=updates.append, preview_every=4, **dict(FAST, iterations=9))
-    assert [u.step for u in updates] == list(range(1, 10))
-    assert [u.step for u in updates if u.image is not None] == [1, 4, 8, 9]
+    assert [u.step for u in updates] == list(range(0, 10))  # step 0: the starting canvas
+    assert [u.step for u in updates if u.image is not None] == [0, 1, 4, 8, 9]
+    assert updates[0].losses["content"] < 1e-3 * updates[0].losses["total"]
+    assert updates[0].losses["total"] > updates[-1].losses["total"]
     assert all("total" in u.losses for u in updates)
 
 

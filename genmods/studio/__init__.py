@@ -261,7 +261,7 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
 
     def job(callback):
         def collect(report):
-            history.append(report.losses)
+            history.append(dict(report.losses, step=report.step))
             callback(report)
         return style_transfer(content_image, styles, callback=collect, **settings)
 
@@ -274,4 +274,4 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
             final = value.history[-1]
             extra = [f"Final losses (weighted): content {final['content']:.4g}, style {final['style']:.4g}, "
                      f"TV {final['tv']:.4g}; sizes: {', '.join(f'{w}×{h}' for h, w in value.sizes)}"]
-            yield value.image, loss_figure(value.history), _image_info(value, extra)
+            yield value.image, loss_figure(history), _image_info(value, extra)

@@ -37,7 +37,7 @@ def next_character_figure(probs: torch.Tensor, tokenizer, temperatures, top: int
 def loss_figure(history: list[dict]):
     """Weighted content, style and TV losses and their total, per step, on a log scale."""
     figure, axis = plt.subplots(figsize=(6, 3), dpi=100)
-    steps = np.arange(1, len(history) + 1)
+    steps = np.array([h.get("step", index + 1) for index, h in enumerate(history)])
     for key in ("total", "content", "style", "tv"):
         values = np.array([max(h[key], 1e-12) for h in history])
         axis.plot(steps, values, label=key, linewidth=2 if key == "total" else 1)

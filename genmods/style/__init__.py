@@ -30,7 +30,7 @@ MAX_IMAGE_SIZE = 2048
 
 @dataclass
 class StyleProgress:
-    step: int  # 1-based, across all scales
+    step: int  # 1-based across all scales; one report with step 0 comes first: the starting canvas
     total_steps: int
     scale: int  # 1-based
     scales: int
@@ -198,14 +198,20 @@ def style_transfer(
     history: list[dict] = []
     image = None
 
+    def _preview(x):
+        preview = extractor.deprocess(x)
+        return with_chrominance_of(preview, original_content) if preserve_color else preview
+
     for scale_index, (size, steps) in enumerate(zip(sizes, schedule)):
         content_x = extractor.preprocess(content_image.resize(size[::-1], Image.Resampling.LANCZOS))
         with torch.no_grad():
-            content_targets = {name: act.detach() for name, act in extractor(content_x).items() if name in content_layers}
+            # targets in full precision: computed once, they anchor every later (possibly bf16) evaluation
+            content_targets = {name: act.detach() for name, act in extractor(content_x, full_precision=True).items()
+                               if name in content_layers}
             style_grams = {name: 0.0 for name in style_layers}
             style_side = max(extractor.min_side, round(max(size) * style_scale))
             for weight, style_image in zip(blend, style_images):
-                features = extractor(extractor.preprocess(_resized(style_image, style_side)))
+                features = extractor(extractor.preprocess(_resized(style_image, style_side)), full_precision=True)
                 for name in style_layers:
                     style_grams[name] = style_grams[name] + weight * gram_matrix(features[name])
 
@@ -230,15 +236,24 @@ def style_transfer(
         else:
             solver = torch.optim.Adam([image], lr=learning_rate or 0.02)
 
-        for _ in range(steps):
+        for iteration in range(steps):
             record = {}  # the losses of the image as it stands at this step (the first evaluation)
             evaluations = 0
+            # torch's L-BFGS takes its first step as lr/|g|₁ (a tiny move of the whole image in total), then
+            # lets the line search grow it, evaluation after evaluation; and in bf16 such a tiny move does not
+            # change the loss at all, so no curvature would be learnt. So the first iteration runs in fp32,
+            # with lr scaled to move each pixel by about 0.05 (normalised units) on average; later steps
+            # come from the curvature estimate (lr 1), large enough for bf16.
+            first_lbfgs = optimizer == "lbfgs" and iteration == 0
+            full_precision = first_lbfgs
+            if optimizer == "lbfgs":
+                solver.param_groups[0]["lr"] = (0.05 * image.numel() if first_lbfgs else 1.0) * (learning_rate or 1.0)
 
             def closure():
                 nonlocal evaluations
                 evaluations += 1
                 solver.zero_grad()
-                features = extractor(image)
+                features = extractor(image, full_precision=full_precision)
                 j_content = sum(content_loss(features[n], content_targets[n]) for n in content_layers) / len(content_layers)
                 j_style = style_loss(features, style_grams)
                 j_tv = total_variation(image)
@@ -247,6 +262,8 @@ def style_transfer(
                 if not record:
                     record.update(content=content_weight * j_content.item(), style=style_weight * j_style.item(),
                                   tv=tv_weight * j_tv.item(), total=total.item())
+                    if callback is not None and done == 0:  # step 0: the starting canvas and its losses, at once
+                        callback(StyleProgress(0, total_steps, 1, multi_scale, dict(record), _preview(image)))
                 return total
 
             solver.step(closure)
@@ -256,12 +273,9 @@ def style_transfer(
             done += 1
             history.append(dict(record, scale=scale_index + 1, evaluations=evaluations))
             if callback is not None:
-                last = done == total_steps
-                show = done == 1 or done % preview_every == 0 or last
-                preview = extractor.deprocess(image) if show else None
-                if preview is not None and preserve_color:
-                    preview = with_chrominance_of(preview, original_content)
-                callback(StyleProgress(done, total_steps, scale_index + 1, multi_scale, record, preview))
+                show = done == 1 or done % preview_every == 0 or done == total_steps
+                callback(StyleProgress(done, total_steps, scale_index + 1, multi_scale, record,
+                                       _preview(image) if show else None))
 
     result = extractor.deprocess(image)
     if preserve_color:

@@ -54,12 +54,14 @@ class PerRowTemperature(LogitsProcessor):
 
     def __init__(self, temperatures):
         self.temperatures = torch.as_tensor(temperatures, dtype=torch.float32)
+        self._column = None  # the divisor, built once for the batch's shape and device
 
     def __call__(self, input_ids, scores):
-        rows = scores.shape[0]
-        repeat = rows // len(self.temperatures)  # num_return_sequences > 1 repeats each row in place
-        temperatures = self.temperatures.to(scores.device).repeat_interleave(repeat).unsqueeze(-1)
-        return scores / temperatures
+        column = self._column
+        if column is None or column.shape[0] != scores.shape[0] or column.device != scores.device:
+            repeat = scores.shape[0] // len(self.temperatures)  # num_return_sequences repeats rows in place
+            column = self._column = self.temperatures.to(scores.device).repeat_interleave(repeat).unsqueeze(-1)
+        return scores / column
 
 
 class BatchTextIteratorStreamer(BaseStreamer):

@@ -178,10 +178,11 @@ class FeatureExtractor(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, full_precision: bool = False) -> dict[str, torch.Tensor]:
+        """full_precision=True runs this call in fp32 whatever the extractor's precision."""
         x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(x.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
+        use_autocast = self.autocast_dtype is not None and not full_precision
+        with torch.autocast(x.device.type, dtype=self.autocast_dtype or torch.float32, enabled=use_autocast):
             out = self.graph(x)
         return {layer: out[node].float() for layer, node in self.nodes.items()}
 
