@@ -178,3 +178,18 @@ def test_export_command_renames_a_stage_snapshot(tmp_path, corpus_file):
     card = (tmp_path / "early" / "README.md").read_text()
     assert "# someone/early" in card and "after epoch 1." in card
     assert json.loads((tmp_path / "early" / "training_args.json").read_text())["exported_epoch"] == 1
+
+
+def test_trainer_runs_distributed_with_two_processes(tmp_path, corpus_file):
+    """The multi-GPU path, exercised on the CPU: torchrun (what `accelerate launch` uses underneath) starts two
+    processes that accelerate joins over gloo; each trains its own streams, the main one evaluates and exports."""
+    out = tmp_path / "ddp"
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", ACCELERATE_USE_CPU="true")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29561",
+                          "-m", "genmods.text.train", "--corpus", str(corpus_file), "--output-dir", str(out), *TINY,
+                          "--epochs", "2", "--checkpoint-every", "20"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads((out / "training_args.json").read_text())["processes"] == 2
+    assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert (out / "model.safetensors").exists() and list((out / "checkpoints").glob("step-*"))
