@@ -11,33 +11,11 @@ from genmods.zerogpu import gpu  # first: `spaces` must be imported before anyth
 import gradio as gr
 
 from genmods import studio
+from genmods.studio.components import image_input, image_output
 from genmods.dream import PRESET_NAMES
 from genmods.examples import PAINTED_STYLES, PHOTOS, example_files
 from genmods.text.sampling import SEED_TEXT
 from genmods.vision.backbones import SUPPORTED_BACKBONES
-
-
-class ImageInput(gr.Image):
-    """gr.Image that turns an unreadable upload into a message a person understands, instead of a
-    decoder's stack trace (Gradio opens the file before our code sees it)."""
-
-    is_template = True  # same front-end as gr.Image
-
-    def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except Exception:
-            raise gr.Error("This file is not an image we can read: upload a PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
-
-
-def image_input(label, **kwargs):
-    # filepath + no mode conversion: genmods' own loader handles EXIF, 16-bit, CMYK, transparency, size
-    return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], height=300, **kwargs)
-
-
-def image_output(label):
-    return gr.Image(label=label, type="pil", format="png", interactive=False, height=360,
-                    buttons=["download", "fullscreen"])
 
 
 examples = example_files()

@@ -29,7 +29,7 @@ def space_files(root: Path = REPO_ROOT) -> dict[str, Path]:
     for folder in ("genmods", "models"):
         for path in sorted((root / folder).rglob("*")):
             relative = path.relative_to(root)
-            if path.is_file() and not SKIPPED_PARTS & set(relative.parts) and path.suffix != ".pyc":
+            if path.is_file() and not SKIPPED_PARTS & set(relative.parts) and path.suffix not in (".pyc", ".pyi"):
                 files[relative.as_posix()] = path
     missing = [name for name, path in files.items() if not path.exists()]
     if missing:

@@ -41,3 +41,10 @@ def test_converged_model_meets_the_heldout_target_as_a_stranger_measures_it(tmp_
     assert results["char-lstm-nietzsche"] < results["char-lstm-nietzsche-early"]
     card = (MODELS / "char-lstm-nietzsche" / "README.md").read_text()
     assert f"{results['char-lstm-nietzsche']:.4f} nats/char" in card
+
+
+@pytest.mark.parametrize("stage", ["char-lstm-nietzsche", "char-lstm-nietzsche-early"])
+def test_stage_folders_carry_the_current_model_code(stage):
+    """What trust_remote_code runs for a stranger is what genmods runs and tests."""
+    for name in ("configuration_charlstm.py", "modeling_charlstm.py", "tokenization_charlstm.py"):
+        assert (MODELS / stage / name).read_text() == (REPO / "genmods" / "text" / name).read_text(), name

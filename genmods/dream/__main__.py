@@ -8,6 +8,7 @@ import sys
 
 from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..vision.backbones import SUPPORTED_BACKBONES
 from ..vision.images import ImageInputError
 from . import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
@@ -57,14 +58,7 @@ def main(argv=None):
             save_animation(frames, args.output)
             print(f"wrote {len(frames)} frames to {args.output}")
             return
-        bar = tqdm(unit="step")
-
-        def progress(update):
-            bar.total = update.total_steps
-            bar.n = update.step
-            bar.set_postfix(octave=f"{update.octave}/{update.octaves}", loss=f"{update.loss:.4g}")
-            bar.refresh()
-
+        bar, progress = progress_bar(lambda r: dict(octave=f"{r.octave}/{r.octaves}", loss=f"{r.loss:.4g}"))
         result = deep_dream(args.input, seed=args.seed, callback=progress, **kwargs)
         bar.close()
     except (ImageInputError, ValueError, FileNotFoundError) as error:

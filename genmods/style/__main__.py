@@ -6,8 +6,7 @@ Several styles: repeat --style-image (with --style-blend weights) on top of STYL
 import argparse
 import sys
 
-from tqdm.auto import tqdm
-
+from ..progress import progress_bar
 from ..vision.images import ImageInputError
 from . import CONTENT_LAYERS, STYLE_LAYERS, style_transfer
 
@@ -44,13 +43,7 @@ def main(argv=None):
     parser.add_argument("--weights-file", default=None, help="local timm weights file (offline)")
     args = parser.parse_args(argv)
 
-    bar = tqdm(unit="step")
-
-    def progress(update):
-        bar.total = update.total_steps
-        bar.n = update.step
-        bar.set_postfix(scale=f"{update.scale}/{update.scales}", loss=f"{update.losses['total']:.4g}")
-        bar.refresh()
+    bar, progress = progress_bar(lambda r: dict(scale=f"{r.scale}/{r.scales}", loss=f"{r.losses['total']:.4g}"))
 
     try:
         result = style_transfer(

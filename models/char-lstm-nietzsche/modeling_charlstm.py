@@ -27,7 +27,8 @@ class CharLSTMCausalLMOutput(ModelOutput):
     logits: `(batch, length, vocab_size)` scores for the next character at each position.
     cache: the LSTM state after the last position, in a `DynamicCache` (when `use_cache`); pass it
         back with the next `input_ids`, as `generate()` does.
-    state: the same state as raw `(h, c)`, each `(layers, batch, hidden)`.
+    state: the same state as raw `(h, c)`, each `(layers, batch, hidden)` (when not `use_cache`: what
+        training carries from batch to batch).
     hidden_states: the last LSTM layer's outputs `(batch, length, hidden_size)`.
     """
 
@@ -137,6 +138,17 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
         output = outputs[0].unsqueeze(1) if len(outputs) == 1 else torch.stack(outputs, dim=1)
         return output, state
 
+    def prepare_inputs_for_generation(self, input_ids, cache=None, attention_mask=None, is_first_iteration=False,
+                                      **kwargs):
+        model_inputs = super().prepare_inputs_for_generation(
+            input_ids, cache=cache, attention_mask=attention_mask, is_first_iteration=is_first_iteration, **kwargs
+        )
+        # After the prompt, every step feeds one real character: padding only matters in the first pass
+        # (as in transformers' Mamba).
+        if model_inputs.get("use_cache", True) and not is_first_iteration:
+            model_inputs["attention_mask"] = None
+        return model_inputs
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -190,9 +202,9 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
         if labels is not None:
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
 
+        raw_state = None if use_cache else (torch.stack([h for h, _ in state]), torch.stack([c for _, c in state]))
         result = CharLSTMCausalLMOutput(
-            loss=loss, logits=logits, cache=cache if use_cache else None,
-            state=(torch.stack([h for h, _ in state]), torch.stack([c for _, c in state])), hidden_states=output
+            loss=loss, logits=logits, cache=cache if use_cache else None, state=raw_state, hidden_states=output
         )
         return_dict = self.config.return_dict if return_dict is None else return_dict
         return result if return_dict else result.to_tuple()
