@@ -59,7 +59,8 @@ class CharLSTMPreTrainedModel(PreTrainedModel):
                 if name.startswith("weight"):
                     nn.init.uniform_(param, -std, std)
                 else:
-                    # forget-gate bias 1 (Jozefowicz et al. 2015): remembers by default early in training
+                    # forget-gate bias 1 in total (0.5 in each of b_ih, b_hh; Jozefowicz et al. 2015):
+                    # the cell remembers by default early in training
                     nn.init.zeros_(param)
                     param[module.hidden_size : 2 * module.hidden_size] = 0.5
 
@@ -138,16 +139,20 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
         output = outputs[0].unsqueeze(1) if len(outputs) == 1 else torch.stack(outputs, dim=1)
         return output, state
 
-    def prepare_inputs_for_generation(self, input_ids, cache=None, attention_mask=None, is_first_iteration=False,
-                                      **kwargs):
-        model_inputs = super().prepare_inputs_for_generation(
-            input_ids, cache=cache, attention_mask=attention_mask, is_first_iteration=is_first_iteration, **kwargs
-        )
-        # After the prompt, every step feeds one real character: padding only matters in the first pass
-        # (as in transformers' Mamba).
-        if model_inputs.get("use_cache", True) and not is_first_iteration:
-            model_inputs["attention_mask"] = None
-        return model_inputs
+    def prepare_inputs_for_generation(self, input_ids, next_sequence_length=None, cache=None, attention_mask=None,
+                                      inputs_embeds=None, is_first_iteration=False, use_cache=None, **kwargs):
+        """Only what a recurrent model needs: the new characters, the cache, and the padding mask of the
+        first pass (after the prompt every step feeds one real character, as in transformers' Mamba).
+        Written out rather than inherited because GenerationMixin's generic version (attention-mask
+        shapes, position ids, signature checks) costs about as much per step as the LSTM step itself."""
+        if inputs_embeds is not None and is_first_iteration:
+            inputs = {"input_ids": None, "inputs_embeds": inputs_embeds}
+        else:
+            inputs = {"input_ids": input_ids if next_sequence_length is None else input_ids[:, -next_sequence_length:]}
+        inputs.update(cache=cache, use_cache=use_cache)
+        if is_first_iteration or not use_cache:
+            inputs["attention_mask"] = attention_mask
+        return inputs
 
     def forward(
         self,
