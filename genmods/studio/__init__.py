@@ -234,7 +234,8 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
 
 
 def _describe_style(report):
-    return f"scale {report.scale}/{report.scales} · step {report.step}/{report.total_steps} · loss {report.losses['total']:.4g}"
+    loss = "" if report.losses is None else f" · loss {report.losses['total']:.4g}"
+    return f"scale {report.scale}/{report.scales} · step {report.step}/{report.total_steps}{loss}"
 
 
 def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5, content_weight=1.0,
@@ -261,15 +262,15 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
 
     def job(callback):
         def collect(report):
-            history.append(dict(report.losses, step=report.step))
+            if report.losses is not None:
+                history.append(dict(report.losses, step=report.step))
             callback(report)
         return style_transfer(content_image, styles, callback=collect, **settings)
 
-    plot = None
     for kind, value in _stream_job(job, progress, _describe_style):
         if kind == "preview":
-            plot = loss_figure(list(history))
-            yield value, plot, "Painting…"
+            # the loss curve is redrawn only once it has a line to show (matplotlib takes a few 100 ms)
+            yield value, loss_figure(list(history)) if len(history) > 1 else gr.skip(), "Painting…"
         else:
             final = value.history[-1]
             extra = [f"Final losses (weighted): content {final['content']:.4g}, style {final['style']:.4g}, "

@@ -34,7 +34,7 @@ class StyleProgress:
     total_steps: int
     scale: int  # 1-based
     scales: int
-    losses: dict  # content, style, tv, total (weighted)
+    losses: dict | None  # content, style, tv, total (weighted); None at step 0
     image: Image.Image | None = None
 
 
@@ -225,6 +225,8 @@ def style_transfer(
         else:
             image = F.interpolate(image.detach(), size=size, mode="bicubic", align_corners=False)
         image = image.detach().requires_grad_(True)
+        if callback is not None and scale_index == 0:  # step 0: the starting canvas, before any evaluation
+            callback(StyleProgress(0, total_steps, 1, multi_scale, None, _preview(image)))
 
         if optimizer == "lbfgs":
             # one L-BFGS iteration per step() call: its curvature history lives in the optimiser's
@@ -262,8 +264,6 @@ def style_transfer(
                 if not record:
                     record.update(content=content_weight * j_content.item(), style=style_weight * j_style.item(),
                                   tv=tv_weight * j_tv.item(), total=total.item())
-                    if callback is not None and done == 0:  # step 0: the starting canvas and its losses, at once
-                        callback(StyleProgress(0, total_steps, 1, multi_scale, dict(record), _preview(image)))
                 return total
 
             solver.step(closure)

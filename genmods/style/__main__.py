@@ -43,7 +43,8 @@ def main(argv=None):
     parser.add_argument("--weights-file", default=None, help="local timm weights file (offline)")
     args = parser.parse_args(argv)
 
-    bar, progress = progress_bar(lambda r: dict(scale=f"{r.scale}/{r.scales}", loss=f"{r.losses['total']:.4g}"))
+    bar, progress = progress_bar(lambda r: dict(scale=f"{r.scale}/{r.scales}",
+                                                loss=f"{r.losses['total']:.4g}" if r.losses else "-"))
 
     try:
         result = style_transfer(
