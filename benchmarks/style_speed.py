@@ -5,7 +5,7 @@
 Tutorial structure: VGG19's whole `features` as an nn.Sequential with ContentLoss / StyleLoss modules
 inserted after the paper's layers and nothing truncated, fp32, NCHW. Ours: `genmods.style.style_transfer`
 (FX-truncated after conv5_1, channels-last, bf16 autocast where the CPU has native bf16). Both use the
-same L-BFGS settings for the same number of iterations; the final content and style distances are
+same L-BFGS settings (and first-step size) for the same number of iterations; the final content and style distances are
 measured by one shared full-precision evaluator. Random weights: the cost does not depend on training.
 """
 
@@ -78,7 +78,9 @@ def run_tutorial(features, content_x, style_x, iterations, style_weight=1e6, tv_
         return total
 
     started = time.perf_counter()
-    for _ in range(iterations):
+    for iteration in range(iterations):
+        # the same step schedule as ours: a first step of ~0.05 per pixel, then the curvature's (lr 1)
+        solver.param_groups[0]["lr"] = 0.05 * image.numel() if iteration == 0 else 1.0
         solver.step(closure)
     return image.detach(), time.perf_counter() - started, evaluations
 
