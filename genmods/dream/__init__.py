@@ -8,7 +8,6 @@ before; at each octave we upscale the dream, re-inject the detail that shrinking
 and run gradient ascent. Lower layers give geometric patterns, higher layers object-like ones.
 """
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
