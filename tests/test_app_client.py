@@ -149,3 +149,15 @@ def test_style_transfer_with_a_second_style_and_colour_preservation(client, file
 def test_style_transfer_without_a_style_image_is_an_error(client, files):
     with pytest.raises(Exception, match="style image"):
         client.predict(content_image=handle_file(files["cat.png"]), style_image=None, api_name="/style_transfer")
+
+
+def test_an_unloadable_text_model_is_a_clear_error(monkeypatch, tmp_path):
+    from genmods import studio
+
+    monkeypatch.setenv("GENMODS_TEXT_MODEL_EARLY", str(tmp_path / "not-a-model"))
+    studio.load_text_model.cache_clear()
+    try:
+        with pytest.raises(Exception, match="Could not load the early model"):
+            list(studio.generate_text(SEED, stage="early", length=20))
+    finally:
+        studio.load_text_model.cache_clear()

@@ -69,8 +69,11 @@ def load_text_model(stage: str):
     source = os.environ.get(variable) or str(folder)
     if not os.environ.get(variable) and not (folder / "config.json").exists():
         raise gr.Error(f"The {stage} model is missing ({folder}); train one with `python -m genmods.text.train`.")
-    model = AutoModelForCausalLM.from_pretrained(source).to(default_device()).eval()
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source).to(default_device()).eval()
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except Exception as error:  # a Hub id that cannot be reached, a folder that is not a model
+        raise gr.Error(f"Could not load the {stage} model from {source}: {type(error).__name__}: {error}") from None
     return model, tokenizer
 
 
