@@ -15,7 +15,7 @@ import time
 import torch
 
 from genmods.dream import PRESETS, dream_loss, deep_dream, octave_shapes, reinject_detail, resize
-from genmods.vision.backbones import LAYER_ALIASES, load_backbone
+from genmods.vision.backbones import LAYER_ALIASES, feature_extractor, load_backbone
 
 KERAS = PRESETS["inception_v3"]["keras"]
 
@@ -58,7 +58,8 @@ def main():
 
     picture = Image.fromarray(skimage.data.astronaut()).resize((512, 384))
     model, _ = load_backbone("inception_v3", pretrained=False)
-    x = (torch.from_numpy(__import__("numpy").asarray(picture, dtype="float32") / 255).permute(2, 0, 1)[None] - 0.5) / 0.5
+    # the same input tensor for both: the backbone's own preprocessing (mean/std from its pretrained_cfg)
+    x = feature_extractor("inception_v3", tuple(KERAS), pretrained=False, precision="fp32").preprocess(picture)
 
     # warm-up both paths once (first calls pay for allocation and kernel selection)
     naive_dream(model, resize(x, (96, 128)), 1, 1, 0.01)
