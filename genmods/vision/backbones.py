@@ -1,7 +1,11 @@
 """One place that turns a timm backbone name + layer names into a frozen, truncated feature extractor.
 
     extractor = feature_extractor("vgg19", ["conv1_1", "conv4_2"], pretrained=True)
-    activations = extractor(extractor.preprocess(image))   # {"conv1_1": tensor, "conv4_2": tensor}
+    activations = extractor(extractor.to_pixels(image))   # {"conv1_1": tensor, "conv4_2": tensor}
+
+The extractor takes pixels in [0, 1] and normalises them with the backbone's own mean and std inside
+`forward`, so callers optimise images in pixel units whatever the backbone (a step of 0.01 is 2.55 grey
+levels on every network, and the valid range is always [0, 1]).
 
 Layers are tapped by name through timm's FX `create_feature_extractor` (`features_only` stops at stage
 outputs and cannot reach e.g. VGG's conv4_2 or Inception's Mixed_6b…6e); the traced graph keeps only
@@ -13,6 +17,9 @@ Friendly aliases (VGG's conv4_2, Keras' mixed4) map onto timm's node names; any 
 import copy
 import logging
 import os
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_BACKBONES = ("inception_v3", "vgg16", "vgg19", "resnet50")
 WEIGHTS_DIR_ENV = "GENMODS_WEIGHTS_DIR"  # a folder of <backbone>.safetensors / .pth files, for offline use
+HUB_RETRY_ENV = "GENMODS_HUB_RETRY_SECONDS"  # after a failed Hub download, wait this long before trying again
+DEFAULT_HUB_RETRY_SECONDS = 60.0
 
 
 def _vgg_aliases(blocks: tuple[int, ...]) -> dict[str, str]:
@@ -73,8 +82,7 @@ class WeightsInfo:
     def warning(self) -> str | None:
         if self.pretrained:
             return None
-        return (f"Random weights: {self.source}. Results show the algorithm, not what a trained network "
-                "sees (no eyes, feathers or real textures).")
+        return f"Random weights: {self.source}. Results show the algorithm, not what a trained network sees."
 
 
 def _weights_file_for(name: str, weights_file: str | None) -> str | None:
@@ -89,43 +97,82 @@ def _weights_file_for(name: str, weights_file: str | None) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8)
-def load_backbone(name: str, pretrained: bool = True, weights_file: str | None = None) -> tuple[nn.Module, WeightsInfo]:
-    """A timm classifier in eval mode, frozen, on the default device, with where its weights came from.
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE=1 (read now, not at import): no download is attempted at all."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
-    pretrained=True: the Hub through timm (or a local file); if that fails (offline), random weights
-    with a warning. pretrained=False: random weights (what tests use).
-    """
-    if name not in SUPPORTED_BACKBONES:
-        raise ValueError(f"Unknown backbone {name!r}; choose one of {', '.join(SUPPORTED_BACKBONES)}.")
-    local = _weights_file_for(name, weights_file)
-    if local:
-        if not Path(local).exists():
-            raise FileNotFoundError(f"weights file not found: {local}")
-        model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=local))
-        info = WeightsInfo(True, f"pretrained weights from {Path(local).name}")
-    elif pretrained:
-        try:
-            model = timm.create_model(name, pretrained=True)
-            cfg = model.pretrained_cfg
-            info = WeightsInfo(True, f"pretrained ImageNet weights ({cfg.get('hf_hub_id') or cfg.get('url')})")
-        except Exception as error:  # offline, Hub down, no disk space: fall back, visibly
-            reason = f"pretrained {name} weights could not be loaded ({type(error).__name__}; offline?)"
-            logger.warning("%s: %s; using random weights", reason, error)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                model = timm.create_model(name, pretrained=False)
-            info = WeightsInfo(False, reason)
-    else:
-        with torch.random.fork_rng(devices=[]):  # the same random weights in every process
-            torch.manual_seed(0)
-            model = timm.create_model(name, pretrained=False)
-        info = WeightsInfo(False, "pretrained=False was asked for")
+
+def hub_retry_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(HUB_RETRY_ENV, DEFAULT_HUB_RETRY_SECONDS)))
+    except ValueError:
+        return DEFAULT_HUB_RETRY_SECONDS
+
+
+def _prepared(model: nn.Module) -> nn.Module:
     for module in model.modules():  # in-place activations would overwrite tapped tensors
         if hasattr(module, "inplace"):
             module.inplace = False
     model.eval().requires_grad_(False)
-    return model.to(default_device()), info
+    return model.to(default_device())
+
+
+@lru_cache(maxsize=8)
+def _random_backbone(name: str) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):  # the same random weights in every process
+        torch.manual_seed(0)
+        return _prepared(timm.create_model(name, pretrained=False))
+
+
+# Only successful loads are remembered. A failed Hub download is remembered just long enough to not
+# retry it on every request (GENMODS_HUB_RETRY_SECONDS): one failure at start-up must not leave a public
+# Space on random weights until it restarts.
+_loaded: dict[tuple, tuple[nn.Module, "WeightsInfo"]] = {}
+_hub_failures: dict[str, tuple[float, str]] = {}  # backbone → (time.monotonic() of the failure, reason)
+_loading = threading.Lock()
+
+
+def load_backbone(name: str, pretrained: bool = True, weights_file: str | None = None) -> tuple[nn.Module, WeightsInfo]:
+    """A timm classifier in eval mode, frozen, on the default device, with where its weights came from.
+
+    pretrained=True: a local file (`weights_file` or GENMODS_WEIGHTS_DIR), else the Hub through timm; if
+    the Hub fails, random weights with a warning for this request, and the Hub is tried again on a request
+    at least GENMODS_HUB_RETRY_SECONDS later. pretrained=False: random weights (what tests use).
+    """
+    if name not in SUPPORTED_BACKBONES:
+        raise ValueError(f"Unknown backbone {name!r}; choose one of {', '.join(SUPPORTED_BACKBONES)}.")
+    if not pretrained:
+        return _random_backbone(name), WeightsInfo(False, "pretrained=False was asked for")
+    local = _weights_file_for(name, weights_file)
+    if local and not Path(local).exists():
+        raise FileNotFoundError(f"weights file not found: {local}")
+    key = (name, local)
+    with _loading:  # one download per backbone, even when requests arrive together
+        if key in _loaded:
+            return _loaded[key]
+        if local:
+            model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=local))
+            _loaded[key] = _prepared(model), WeightsInfo(True, f"pretrained weights from {Path(local).name}")
+            return _loaded[key]
+        if hub_offline():
+            return _random_backbone(name), WeightsInfo(False, f"HF_HUB_OFFLINE is set, so the pretrained {name} "
+                                                              "weights were not downloaded")
+        failed = _hub_failures.get(name)
+        if failed is not None and time.monotonic() - failed[0] < hub_retry_seconds():
+            wait = hub_retry_seconds() - (time.monotonic() - failed[0])
+            return _random_backbone(name), WeightsInfo(False, f"{failed[1]}; trying again in {wait:.0f} s")
+        try:
+            model = timm.create_model(name, pretrained=True)
+        except Exception as error:  # offline, Hub down, no disk space: fall back for this request, visibly
+            reason = f"the pretrained {name} weights could not be downloaded ({type(error).__name__})"
+            logger.warning("%s: %s; using random weights", reason, error)
+            _hub_failures[name] = (time.monotonic(), reason)
+            return _random_backbone(name), WeightsInfo(False, reason)
+        _hub_failures.pop(name, None)
+        cfg = model.pretrained_cfg
+        info = WeightsInfo(True, f"pretrained ImageNet weights ({cfg.get('hf_hub_id') or cfg.get('url')})")
+        _loaded[key] = _prepared(model), info
+        return _loaded[key]
 
 
 def resolve_layer(name: str, layer: str, node_names: list[str]) -> str:
@@ -163,7 +210,10 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
 
 
 class FeatureExtractor(nn.Module):
-    """Frozen, truncated backbone: image tensor (normalised) → {layer name: activation (float32)}.
+    """Frozen, truncated backbone: pixels (B, 3, H, W) in [0, 1] → {layer name: activation (float32)}.
+
+    The backbone's normalisation (mean and std from its `pretrained_cfg`) happens inside `forward`, so
+    gradients come back in pixel units.
 
     The network runs in channels-last memory format and, where it is fast, under bf16 autocast
     (about 2-3× faster on this project's AVX512-BF16 CPUs); the activations come back as float32, so
@@ -180,7 +230,7 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, x: torch.Tensor, full_precision: bool = False) -> dict[str, torch.Tensor]:
         """full_precision=True runs this call in fp32 whatever the extractor's precision."""
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         use_autocast = self.autocast_dtype is not None and not full_precision
         with torch.autocast(x.device.type, dtype=self.autocast_dtype or torch.float32, enabled=use_autocast):
             out = self.graph(x)
@@ -190,19 +240,16 @@ class FeatureExtractor(nn.Module):
     def device(self) -> torch.device:
         return self.mean.device
 
-    def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """PIL RGB → (1, 3, H, W) normalised with the backbone's own mean and std (its `pretrained_cfg`)."""
+    def to_pixels(self, image: Image.Image) -> torch.Tensor:
+        """PIL image → (1, 3, H, W) RGB pixels in [0, 1] on the extractor's device."""
         array = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0)
-        return ((array.permute(2, 0, 1).unsqueeze(0).to(self.device) - self.mean) / self.std).contiguous()
+        return array.permute(2, 0, 1).unsqueeze(0).to(self.device).contiguous()
 
-    def deprocess(self, x: torch.Tensor) -> Image.Image:
-        """The inverse of `preprocess`, clipped to valid pixels."""
-        pixels = (x.detach()[0:1] * self.std + self.mean).clamp(0, 1)[0].permute(1, 2, 0)
-        return Image.fromarray((pixels.cpu().numpy() * 255).round().astype(np.uint8))
-
-    def clamp(self, x: torch.Tensor) -> torch.Tensor:
-        """Keep a normalised image inside the range of real pixels."""
-        return torch.max(torch.min(x, (1 - self.mean) / self.std), (0 - self.mean) / self.std)
+    @staticmethod
+    def to_image(pixels: torch.Tensor) -> Image.Image:
+        """(1, 3, H, W) pixels → 8-bit PIL image (values outside [0, 1] clipped)."""
+        array = pixels.detach()[0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
+        return Image.fromarray((array * 255).round().astype(np.uint8))
 
 
 def _with_average_pooling(model: nn.Module) -> nn.Module:
@@ -215,10 +262,12 @@ def _with_average_pooling(model: nn.Module) -> nn.Module:
     return model
 
 
-@lru_cache(maxsize=32)
-def _cached_extractor(name: str, layers: tuple[str, ...], pretrained: bool, pooling: str,
-                      weights_file: str | None, precision: str) -> FeatureExtractor:
-    model, weights = load_backbone(name, pretrained, weights_file)
+_extractors: OrderedDict = OrderedDict()  # (id of the backbone, layers, pooling, precision) → extractor
+_MAX_EXTRACTORS = 32
+
+
+def _build_extractor(name: str, model: nn.Module, layers: tuple[str, ...], pooling: str, precision: str,
+                     weights: WeightsInfo) -> FeatureExtractor:
     if pooling == "avg":
         model = _with_average_pooling(model)
     elif pooling != "max":
@@ -236,9 +285,26 @@ def _cached_extractor(name: str, layers: tuple[str, ...], pretrained: bool, pool
 
 def feature_extractor(name: str, layers, *, pretrained: bool = True, pooling: str = "max",
                       weights_file: str | None = None, precision: str = "auto") -> FeatureExtractor:
-    """Cached: a second request for the same backbone and layers reuses the loaded extractor.
+    """Cached per loaded backbone: a second request for the same backbone and layers reuses the traced
+    extractor; once a Hub download succeeds after a fallback, requests get the pretrained one.
     precision: "auto" (bf16 autocast where the hardware does it fast), "bf16" or "fp32"."""
-    return _cached_extractor(name, tuple(layers), pretrained, pooling, weights_file, precision)
+    layers = tuple(layers)
+    model, weights = load_backbone(name, pretrained, weights_file)
+    key = (id(model), layers, pooling, precision)
+    with _loading:
+        extractor = _extractors.get(key)
+        if extractor is not None:
+            _extractors.move_to_end(key)
+    if extractor is None:
+        extractor = _build_extractor(name, model, layers, pooling, precision, weights)
+        with _loading:
+            _extractors[key] = extractor
+            while len(_extractors) > _MAX_EXTRACTORS:
+                _extractors.popitem(last=False)
+    if extractor.weights != weights:  # same network, another notice (e.g. "trying again in 40 s")
+        extractor = copy.copy(extractor)
+        extractor.weights = weights
+    return extractor
 
 
 def layer_names(name: str) -> list[str]:
