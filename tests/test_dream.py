@@ -12,7 +12,9 @@ from genmods.dream import (
     PRESET_NAMES, PRESETS, deep_dream, dream_loss, dream_zoom, octave_shapes, reinject_detail, resize,
     save_animation,
 )
-from genmods.dream import gradient_ascent_step, objective_gradient
+from genmods.dream import (
+    gradient_ascent_step, objective_gradient, parse_layer_weights, resolve_layers, uses_relative_layers,
+)
 from genmods.vision.backbones import SUPPORTED_BACKBONES, feature_extractor
 
 from .conftest import REPO
@@ -64,11 +66,16 @@ def test_objective_rises_during_ascent(photo):
     assert not result.weights.pretrained and "pretrained=False" in result.weights.source
 
 
-def test_loss_is_a_weighted_mean_of_squares_without_the_border():
+def test_loss_is_the_keras_recipes_weighted_sum_of_squares_without_the_border():
     activation = torch.zeros(1, 2, 8, 8)
     activation[..., 2:-2, 2:-2] = 3.0
     activation[..., 0, :] = 100.0  # border: ignored
-    assert dream_loss({"a": activation, "b": activation}, {"a": 1.0, "b": 2.5}).item() == pytest.approx(3.5 * 9.0)
+    # keras-io: sum of squares inside the border, divided by the size of the whole activation
+    per_layer = 9.0 * 2 * 4 * 4 / (2 * 8 * 8)
+    assert dream_loss({"a": activation, "b": activation}, {"a": 1.0, "b": 2.5}).item() == pytest.approx(3.5 * per_layer)
+    scales = {"a": torch.tensor(per_layer), "b": torch.tensor(per_layer / 10)}
+    assert dream_loss({"a": activation, "b": activation}, {"a": 1.0, "b": 2.5},
+                      layer_scales=scales).item() == pytest.approx(1.0 + 25.0)
 
 
 class PointwiseExtractor(torch.nn.Module):
@@ -79,29 +86,29 @@ class PointwiseExtractor(torch.nn.Module):
     def forward(self, x):
         return {"x": x}
 
-    def clamp(self, x):
-        return x
-
 
 def test_jitter_is_undone():
     torch.manual_seed(0)
-    x = torch.randn(1, 3, 24, 24)
+    x = 0.25 + 0.5 * torch.rand(1, 3, 24, 24)  # pixels away from 0 and 1: no step is cut by the valid range
     plain_loss, plain = gradient_ascent_step(PointwiseExtractor(), x, {"x": 1.0}, 0.1)
     generator = torch.Generator().manual_seed(5)
     _, jittered = gradient_ascent_step(PointwiseExtractor(), x, {"x": 1.0}, 0.1, jitter=4, generator=generator)
     # away from the 2-pixel loss border (which moves with the roll), each pixel moved by its own gradient
     inner = (..., slice(6, -6), slice(6, -6))
     plain_step, jittered_step = (plain - x)[inner], (jittered - x)[inner]
-    cosine = torch.nn.functional.cosine_similarity(plain_step.flatten(), jittered_step.flatten(), dim=0)
-    assert cosine > 0.999
+
+    def correlation(a, b):
+        return torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1]
+
+    assert correlation(plain_step, jittered_step) > 0.999
     # a roll that was not undone would move each pixel along a neighbour's gradient
     shifted = torch.roll(plain - x, shifts=(3, 2), dims=(-2, -1))[inner]
-    assert torch.nn.functional.cosine_similarity(shifted.flatten(), jittered_step.flatten(), dim=0) < 0.5
+    assert correlation(shifted, jittered_step) < 0.5
 
 
 def test_tiled_gradients_match_untiled(photo):
     extractor = feature_extractor("vgg19", ("conv1_2",), pretrained=False)
-    x = extractor.preprocess(photo)
+    x = extractor.to_pixels(photo)
     loss, untiled = objective_gradient(extractor, x, {"conv1_2": 1.0})
     big_loss, one_tile = objective_gradient(extractor, x, {"conv1_2": 1.0}, tile_size=128)
     assert torch.equal(one_tile, untiled) and big_loss == loss
@@ -235,3 +242,38 @@ def test_local_weights_file_is_loaded_and_extractors_are_cached(tmp_path):
     assert feature_extractor("vgg16", ("conv1_1",), pretrained=False) is first  # no reload for a second request
     with pytest.raises(FileNotFoundError):
         load_backbone("vgg16", weights_file=str(tmp_path / "missing.safetensors"))
+
+
+@pytest.mark.parametrize("bad", ["Mixed_6b=nan", "Mixed_6b=inf", "Mixed_6b=-inf", "Mixed_6b=abc", "=1"])
+def test_layer_weights_must_be_finite_numbers(bad):
+    with pytest.raises(ValueError, match="LAYER=WEIGHT"):
+        parse_layer_weights(bad)
+
+
+def test_non_finite_layer_weights_are_refused_from_python(photo):
+    for weight in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            deep_dream(photo, backbone="vgg19", layers={"conv2_1": weight}, pretrained=False, iterations=1)
+
+
+def test_one_default_step_moves_pixels_equally_on_every_backbone(photo):
+    """`step` is in pixel units: 0.01 in [-1, 1] units = 1.275 grey levels per pixel on average."""
+    x = feature_extractor("vgg19", ("conv1_1",), pretrained=False).to_pixels(photo.resize((128, 96)))
+    moved = {}
+    for backbone in SUPPORTED_BACKBONES:
+        layers = resolve_layers(backbone, "keras")
+        extractor = feature_extractor(backbone, tuple(layers), pretrained=False)
+        _, after = gradient_ascent_step(extractor, x, layers, 0.01)
+        moved[backbone] = (after - x).abs().mean().item() * 255
+    for backbone, grey_levels in moved.items():
+        assert grey_levels == pytest.approx(0.01 * 127.5, rel=0.1), moved
+
+
+def test_relative_layer_balance_makes_weights_shares_whatever_the_layers_scale(photo):
+    assert not uses_relative_layers("inception_v3", "keras", "auto")  # the lecture's recipe stays exactly as written
+    assert uses_relative_layers("vgg19", "keras", "auto") and uses_relative_layers("inception_v3", "high", "auto")
+    result = deep_dream(photo, octaves=2, iterations=3, layer_balance="relative", **FAST)
+    for octave in result.losses:  # each octave starts at the sum of the weights (1 + 0.5)
+        assert octave[0] == pytest.approx(1.5, rel=1e-3)
+    raw = deep_dream(photo, octaves=1, iterations=1, layer_balance="raw", **FAST)
+    assert raw.losses[0][0] != pytest.approx(1.5, rel=0.1)

@@ -6,7 +6,14 @@
 The image is processed at successive octaves, each `octave_scale` (1.4) times larger than the one
 before; at each octave we upscale the dream, re-inject the detail that shrinking the original lost,
 and run gradient ascent. Lower layers give geometric patterns, higher layers object-like ones.
+
+Units: the ascent works on pixels in [0, 1] (the backbone normalises inside), the gradient is divided
+by its mean absolute value, and `step` is the mean change per pixel per step in Keras' [-1, 1] units,
+so the default 0.01 moves pixels by 1.27 grey levels on average on every backbone, as the lecture's
+Keras recipe does on InceptionV3. docs/calibration.md converts every default from the references.
 """
+
+import math
 
 import time
 from dataclasses import dataclass, field
@@ -74,15 +81,28 @@ class DreamResult:
     stopped_early: bool = False
 
 
+def _finite_weight(name: str, weight) -> float:
+    try:
+        value = float(weight)
+    except (TypeError, ValueError):
+        raise ValueError(f"The weight of layer {name!r} must be a number, not {weight!r}.") from None
+    if not math.isfinite(value):
+        raise ValueError(f"The weight of layer {name!r} must be a finite number, not {value}.")
+    return value
+
+
 def parse_layer_weights(text: str) -> dict[str, float]:
     """"Mixed_6b=1, Mixed_6c=1.5" → {"Mixed_6b": 1.0, "Mixed_6c": 1.5}; a layer without "=" weighs 1."""
     layers = {}
     for item in filter(None, (part.strip() for part in text.replace("\n", ",").split(","))):
         name, _, weight = item.partition("=")
+        if not name.strip():
+            raise ValueError(f"Bad layer weight in {item!r}: write LAYER=WEIGHT, e.g. Mixed_6b=1.5")
         try:
-            layers[name.strip()] = float(weight) if weight.strip() else 1.0
+            layers[name.strip()] = _finite_weight(name.strip(), weight) if weight.strip() else 1.0
         except ValueError:
-            raise ValueError(f"Bad layer weight in {item!r}: write LAYER=WEIGHT, e.g. Mixed_6b=1.5") from None
+            raise ValueError(f"Bad layer weight in {item!r}: write LAYER=WEIGHT with a finite number, "
+                             "e.g. Mixed_6b=1.5") from None
     if not layers:
         raise ValueError("No layers given: write LAYER=WEIGHT pairs separated by commas, e.g. Mixed_6b=1, Mixed_6c=1.5")
     return layers
@@ -100,7 +120,7 @@ def resolve_layers(backbone: str, layers) -> dict[str, float]:
         return dict(PRESETS[backbone][layers])
     if isinstance(layers, (list, tuple)):
         layers = {layer: 1.0 for layer in layers}
-    layers = {str(k): float(v) for k, v in dict(layers).items() if float(v) != 0.0}
+    layers = {str(k): w for k, v in dict(layers).items() if (w := _finite_weight(str(k), v)) != 0.0}
     if not layers:
         raise ValueError("Give at least one layer with a non-zero weight.")
     return layers
@@ -130,16 +150,26 @@ def reinject_detail(dream: torch.Tensor, original: torch.Tensor, previous_shape,
     return resize(dream, shape) + lost_detail
 
 
-def dream_loss(activations: dict[str, torch.Tensor], layers: dict[str, float], border: int = 2) -> torch.Tensor:
-    """Weighted mean of squared activations, each layer excluding a `border`-pixel frame (edge artefacts)."""
-    loss = 0.0
-    for name, weight in layers.items():
+def layer_terms(activations: dict[str, torch.Tensor], layers, border: int = 2) -> dict[str, torch.Tensor]:
+    """Per layer, the Keras recipe's term: the sum of squared activations inside a `border`-pixel frame
+    (edge artefacts), divided by the size of the whole activation."""
+    terms = {}
+    for name in layers:
         activation = activations[name]
         height, width = activation.shape[-2:]
-        if height > 2 * border and width > 2 * border:
-            activation = activation[..., border:-border, border:-border]
-        loss = loss + weight * activation.square().sum() / activation.numel()
-    return loss
+        inner = activation[..., border:-border, border:-border] if min(height, width) > 2 * border else activation
+        terms[name] = inner.square().sum() / activation.numel()
+    return terms
+
+
+def dream_loss(activations: dict[str, torch.Tensor], layers: dict[str, float], border: int = 2,
+               layer_scales: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Weighted sum of the layers' terms. With `layer_scales`, each term is divided by its scale (its
+    value at the start of the octave), so the weights are relative contributions whatever each layer's
+    activation scale."""
+    terms = layer_terms(activations, layers, border)
+    return sum(weight * terms[name] / (1.0 if layer_scales is None else layer_scales[name])
+               for name, weight in layers.items())
 
 
 def guide_loss(activations: dict[str, torch.Tensor], guide: dict[str, torch.Tensor], layers: dict[str, float]) -> torch.Tensor:
@@ -153,11 +183,11 @@ def guide_loss(activations: dict[str, torch.Tensor], guide: dict[str, torch.Tens
     return loss
 
 
-def _objective(extractor, x, layers, guide_features):
+def _objective(extractor, x, layers, guide_features, layer_scales=None):
     activations = extractor(x)
     if guide_features is not None:
         return guide_loss(activations, guide_features, layers)
-    return dream_loss(activations, layers)
+    return dream_loss(activations, layers, layer_scales=layer_scales)
 
 
 def _tiles(length: int, tile: int, min_tile: int) -> list[tuple[int, int]]:
@@ -168,14 +198,14 @@ def _tiles(length: int, tile: int, min_tile: int) -> list[tuple[int, int]]:
     return spans
 
 
-def objective_gradient(extractor, x, layers, guide_features=None, tile_size: int | None = None):
+def objective_gradient(extractor, x, layers, guide_features=None, tile_size: int | None = None, layer_scales=None):
     """(loss, d loss / d x). With `tile_size`, computed tile by tile (the TensorFlow tutorial's tiled
     gradients) so memory stays bounded whatever the image size; the caller rolls the image randomly
     beforehand so tile seams move from step to step."""
     height, width = x.shape[-2:]
     if tile_size is None or (tile_size >= height and tile_size >= width):
         x = x.detach().requires_grad_(True)
-        loss = _objective(extractor, x, layers, guide_features)
+        loss = _objective(extractor, x, layers, guide_features, layer_scales)
         (gradient,) = torch.autograd.grad(loss, x)
         return loss.detach(), gradient
     tile = max(tile_size, extractor.min_side)
@@ -186,24 +216,43 @@ def objective_gradient(extractor, x, layers, guide_features=None, tile_size: int
             patch = x[..., top:bottom, left:right].detach().requires_grad_(True)
             # each tile's loss is a mean over the tile; weighted by its share of the image, the tiles
             # add up to the untiled loss (up to the borders each tile leaves out)
-            loss = _objective(extractor, patch, layers, guide_features) * (patch.numel() / x.numel())
+            loss = _objective(extractor, patch, layers, guide_features, layer_scales) * (patch.numel() / x.numel())
             (patch_gradient,) = torch.autograd.grad(loss, patch)
             gradient[..., top:bottom, left:right] = patch_gradient
             total += loss.detach()
     return total, gradient
 
 
-def gradient_ascent_step(extractor, x, layers, step, *, jitter=0, generator=None, guide_features=None, tile_size=None):
-    """One step: roll the image by a random offset (jitter), take the gradient, roll it back, normalise
-    it by its mean absolute value, and move the image along it."""
+def gradient_ascent_step(extractor, x, layers, step, *, jitter=0, generator=None, guide_features=None, tile_size=None,
+                         layer_scales=None):
+    """One step on pixels `x` in [0, 1]: roll the image by a random offset (jitter), take the gradient,
+    roll it back, normalise it by its mean absolute value, and move each pixel by `step` on average in
+    Keras' [-1, 1] units (step / 2 in [0, 1] units), staying inside the valid range."""
     dy = dx = 0
     if jitter:
         dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=generator) ).tolist()
     rolled = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
-    loss, gradient = objective_gradient(extractor, rolled, layers, guide_features, tile_size)
+    loss, gradient = objective_gradient(extractor, rolled, layers, guide_features, tile_size, layer_scales)
     gradient = torch.roll(gradient, shifts=(-dy, -dx), dims=(-2, -1))
-    gradient = gradient / gradient.abs().mean().clamp_min(1e-6)
-    return loss, extractor.clamp(x + step * gradient)
+    gradient = gradient / gradient.abs().mean().clamp_min(1e-12)
+    return loss, (x + (step / 2) * gradient).clamp(0, 1)
+
+
+def uses_relative_layers(backbone: str, layers, layer_balance: str) -> bool:
+    """"auto": the lecture's Keras recipe (InceptionV3, preset "keras") keeps its raw terms, so it is
+    reproduced exactly; every other mix balances its layers relative to their start values."""
+    if layer_balance not in ("auto", "raw", "relative"):
+        raise ValueError("layer_balance must be 'auto', 'raw' or 'relative'")
+    if layer_balance == "auto":
+        return not (backbone == "inception_v3" and layers in (None, "keras"))
+    return layer_balance == "relative"
+
+
+@torch.no_grad()
+def layer_scales_at(extractor, x, layers) -> dict[str, torch.Tensor]:
+    """Each layer's term on `x`, floored so that a layer silent on this image cannot blow up."""
+    terms = layer_terms(extractor(x), layers)
+    return {name: term.clamp_min(1e-12) for name, term in terms.items()}
 
 
 def deep_dream(
@@ -216,6 +265,7 @@ def deep_dream(
     iterations: int = 20,
     step: float = 0.01,
     max_loss: float | None = None,
+    layer_balance: str = "auto",
     jitter: int = 0,
     tile_size: int | None = None,
     guide=None,
@@ -230,7 +280,13 @@ def deep_dream(
     """Dream on `image` (a path, bytes, PIL image or array; see `vision.images.load_image`).
 
     layers: a preset name ("low", "mid", "high", "keras") or {layer: weight}; default "keras".
+    step: mean change per pixel per ascent step, in Keras' [-1, 1] units (0.01 ≈ 1.27 grey levels),
+        the same on every backbone.
     max_loss: stop ascending at an octave once the loss exceeds it (the Keras recipe's early stop).
+    layer_balance: "relative" divides each layer's term by its value at the start of the octave, so the
+        weights are relative contributions on any backbone (the loss then starts at the sum of the
+        weights); "raw" is the Keras recipe's plain weighted sum; "auto" (default) is raw for the
+        recipe itself (InceptionV3, preset "keras") and relative otherwise.
     jitter: roll the image by up to this many pixels before each step (and the gradient back).
     tile_size: compute gradients in tiles of this many pixels (bounded memory for large images).
     guide: an image whose features the dream is pulled towards, instead of raw activation.
@@ -238,13 +294,16 @@ def deep_dream(
     """
     started = time.perf_counter()
     layer_weights = resolve_layers(backbone, layers)
+    relative = uses_relative_layers(backbone, layers, layer_balance) and guide is None
+    if not (math.isfinite(step) and step > 0):
+        raise ValueError("step must be a positive number")
     loaded = load_image(image, max_side=max_side)
     notes = list(loaded.notes)
     extractor = feature_extractor(backbone, tuple(layer_weights), pretrained=pretrained, weights_file=weights_file,
                                   precision=precision)
     generator = torch.Generator().manual_seed(seed)
 
-    original = extractor.preprocess(loaded.image)
+    original = extractor.to_pixels(loaded.image)
     shapes = octave_shapes(tuple(original.shape[-2:]), octaves, octave_scale)
     usable = [shape for shape in shapes if min(shape) >= extractor.min_side]
     if not usable:
@@ -259,7 +318,7 @@ def deep_dream(
     if guide is not None:
         guide_image = load_image(guide, max_side=min(max_side, 512), name="guide image").image
         with torch.no_grad():
-            guide_features = {k: v.detach() for k, v in extractor(extractor.preprocess(guide_image)).items()}
+            guide_features = {k: v.detach() for k, v in extractor(extractor.to_pixels(guide_image)).items()}
 
     total_steps = len(shapes) * iterations
     losses, done, stopped_early = [], 0, False
@@ -268,9 +327,11 @@ def deep_dream(
         if index > 0:
             dream = reinject_detail(dream, original, shapes[index - 1], shape)
         octave_losses = []
+        scales = layer_scales_at(extractor, dream, layer_weights) if relative and iterations else None
         for iteration in range(iterations):
             loss, dream = gradient_ascent_step(extractor, dream, layer_weights, step, jitter=jitter,
-                                               generator=generator, guide_features=guide_features, tile_size=tile_size)
+                                               generator=generator, guide_features=guide_features, tile_size=tile_size,
+                                               layer_scales=scales)
             loss = float(loss)
             octave_losses.append(loss)
             done += 1
@@ -279,7 +340,7 @@ def deep_dream(
             if callback is not None:
                 show = done == 1 or done % preview_every == 0 or last or exceeded
                 callback(DreamProgress(done, total_steps, index + 1, len(shapes), loss,
-                                       extractor.deprocess(dream) if show else None))
+                                       extractor.to_image(dream) if show else None))
             if exceeded:
                 stopped_early = True
                 done += iterations - 1 - iteration
@@ -287,7 +348,7 @@ def deep_dream(
         losses.append(octave_losses)
 
     return DreamResult(
-        image=extractor.deprocess(dream), losses=losses, octave_shapes=shapes, layers=layer_weights,
+        image=extractor.to_image(dream), losses=losses, octave_shapes=shapes, layers=layer_weights,
         weights=extractor.weights, seconds=time.perf_counter() - started, notes=notes, stopped_early=stopped_early,
     )
 
@@ -331,5 +392,6 @@ def save_animation(frames: list[Image.Image], path, fps: int = 8) -> str:
 
 __all__ = [
     "PRESETS", "PRESET_NAMES", "DreamProgress", "DreamResult", "deep_dream", "dream_zoom", "save_animation",
-    "octave_shapes", "reinject_detail", "dream_loss", "guide_loss", "resolve_layers", "parse_layer_weights", "zoom",
+    "octave_shapes", "reinject_detail", "dream_loss", "layer_terms", "guide_loss", "resolve_layers",
+    "parse_layer_weights", "zoom",
 ]

@@ -32,8 +32,11 @@ def main(argv=None):
     parser.add_argument("--octaves", type=int, default=3)
     parser.add_argument("--octave-scale", type=float, default=1.4)
     parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--step", type=float, default=0.01)
+    parser.add_argument("--step", type=float, default=0.01,
+                        help="mean change per pixel per step in [-1, 1] units (0.01 ≈ 1.27 grey levels)")
     parser.add_argument("--max-loss", type=float, default=None)
+    parser.add_argument("--layer-balance", choices=["auto", "raw", "relative"], default="auto",
+                        help="relative: each layer's weight is its share, whatever its activation scale")
     parser.add_argument("--jitter", type=int, default=0)
     parser.add_argument("--tile-size", type=int, default=None)
     parser.add_argument("--guide", default=None, help="guide image: dream towards its features")
@@ -47,6 +50,7 @@ def main(argv=None):
 
     kwargs = dict(backbone=args.backbone, layers=args.layers or args.preset, octaves=args.octaves,
                   octave_scale=args.octave_scale, iterations=args.iterations, step=args.step, max_loss=args.max_loss,
+                  layer_balance=args.layer_balance,
                   jitter=args.jitter, tile_size=args.tile_size, guide=args.guide, pretrained=args.pretrained,
                   weights_file=args.weights_file, max_side=args.max_side)
     bar = None
