@@ -89,7 +89,8 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         octave_scale = gr.Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
                     with gr.Row():
                         iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=20, step=1, label="Iterations per octave")
-                        step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step")
+                        step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step",
+                                         info="mean change per pixel per step, in [-1, 1] units: 0.01 ≈ 1.3 grey levels")
                     with gr.Row():
                         jitter = gr.Slider(0, 64, value=0, step=1, label="Jitter (px)")
                         tile_size = gr.Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
@@ -97,6 +98,10 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=512, step=32,
                                                label="Image size (longer side; larger inputs are downscaled)")
                         dream_seed = gr.Number(0, label="Random seed", precision=0)
+                    layer_balance = gr.Radio(["auto", "raw", "relative"], value="auto", label="Layer balance",
+                                             info="relative: each weight is that layer's share, whatever its "
+                                                  "activation scale; raw: the Keras recipe's plain sum; auto: raw "
+                                                  "for the Keras recipe, relative otherwise")
                     guide_image = image_input("Guide image (optional): dream towards its features")
                 with gr.Accordion("Zoom animation", open=False):
                     with gr.Row():
@@ -117,7 +122,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
         dream_event = dream_button.click(
             gpu(studio.dream, duration=300),
             inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
-                    tile_size, guide_image, dream_seed, dream_side],
+                    tile_size, guide_image, dream_seed, dream_side, layer_balance],
             outputs=[dream_output, dream_info], api_name="deep_dream", **IMAGE_JOBS,
         )
         compare_event = compare_button.click(
@@ -136,7 +141,8 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
     with gr.Tab("Style transfer", id="style"):
         gr.Markdown(
             "Gatys et al.: keep the content image's macrostructure (an upper VGG19 layer's activations) and the "
-            "style image's textures (Gram matrices of several layers), minimising α·content + β·style loss."
+            "style image's textures (Gram matrices of several layers), minimising α·content + β·style loss "
+            "(both relative errors, so β/α means the same on any network)."
         )
         with gr.Row():
             with gr.Column():
@@ -152,14 +158,16 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     gr.Examples([[examples[name]] for name in (*PAINTED_STYLES, "hubble_deep_field")],
                                 inputs=[second_style], label="Styles")
                     second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
+                style_strength = gr.Slider(*studio.STYLE_STRENGTH_RANGE, value=studio.DEFAULT_STYLE_STRENGTH, step=0.1,
+                                           label="Style strength",
+                                           info="log₁₀ β/α: 0 = style and content weigh the same, 1 = style 10× "
+                                                "(default), 3 = 1000×; −1 keeps the photo nearly untouched")
                 with gr.Row():
                     style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=100, step=1, label="Iterations")
                     output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=384, step=32, label="Output size (px)")
                 with gr.Accordion("Settings", open=False):
-                    with gr.Row():
-                        content_weight = gr.Number(1.0, label="Content weight α")
-                        style_weight = gr.Number(1e6, label="Style weight β")
-                        tv_weight = gr.Number(1e-2, label="TV weight")
+                    tv_weight = gr.Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
+                                          label="Smoothness (TV weight)", info="1: light; 10: visibly smoother; 100: flat")
                     with gr.Row():
                         optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimiser")
                         init = gr.Radio(["content", "noise", "style"], value="content", label="Start from")
@@ -180,7 +188,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
 
         style_event = style_button.click(
             gpu(studio.stylize, duration=300),
-            inputs=[content_image, style_image, second_style, second_weight, content_weight, style_weight, tv_weight,
+            inputs=[content_image, style_image, second_style, second_weight, style_strength, tv_weight,
                     style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale, pooling,
                     style_seed],
             outputs=[style_output, loss_plot, style_info], api_name="style_transfer", **IMAGE_JOBS,

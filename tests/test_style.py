@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from genmods.style import (
-    CONTENT_LAYERS, STYLE_LAYERS, content_loss, gram_matrix, normalise_blend, scale_sizes, style_transfer,
+    CONTENT_LAYERS, STYLE_LAYERS, content_loss, gram_matrix, normalise_blend, relative_squared_error, scale_sizes,
+    style_loss, style_transfer, total_variation,
 )
 from genmods.vision.backbones import LAYER_ALIASES, feature_extractor
 
@@ -58,11 +59,25 @@ def test_the_configured_layers_are_the_papers():
 
 def test_content_loss_is_zero_for_the_content_image_itself(content):
     extractor = feature_extractor("vgg19", CONTENT_LAYERS, pretrained=False)
-    x = extractor.preprocess(content)
+    x = extractor.to_pixels(content)
     with torch.no_grad():
-        features = extractor(x)["conv4_2"]
-        assert content_loss(features, features.clone()).item() == 0.0
-        assert content_loss(extractor(x + 0.1)["conv4_2"], features).item() > 0
+        features = extractor(x)
+        assert content_loss(features, {"conv4_2": features["conv4_2"].clone()}).item() == 0.0
+        assert content_loss(extractor((x + 0.1).clamp(0, 1)), features).item() > 0
+
+
+def test_loss_terms_are_relative_errors_blind_to_the_activation_scale():
+    torch.manual_seed(0)
+    target, generated = torch.rand(1, 8, 5, 5), torch.rand(1, 8, 5, 5)
+    expected = (generated - target).square().sum() / target.square().sum()
+    assert torch.allclose(relative_squared_error(generated, target), expected)
+    assert relative_squared_error(target, target).item() == 0.0
+    assert relative_squared_error(torch.zeros_like(target), target).item() == pytest.approx(1.0)
+    for factor in (10.0, 0.1):
+        assert torch.allclose(relative_squared_error(factor * generated, factor * target), expected, rtol=1e-5)
+        grams = {"a": gram_matrix(factor * target)}
+        assert torch.allclose(style_loss({"a": factor * generated}, grams),
+                              style_loss({"a": generated}, {"a": gram_matrix(target)}), rtol=1e-4)
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
@@ -70,13 +85,12 @@ def test_total_loss_falls_during_optimisation(content, style, optimizer):
     result = style_transfer(content, style, optimizer=optimizer, **dict(FAST, iterations=12))
     totals = [h["total"] for h in result.history]
     assert len(totals) == 12
-    # L-BFGS converges fast; Adam (lr 0.02) moves steadily
-    assert totals[-1] < (0.5 if optimizer == "lbfgs" else 0.9) * totals[0]
+    assert totals[-1] < 0.5 * result.start["total"] and result.final["total"] <= totals[-1] * 1.01
     if optimizer == "adam":
         assert all(later < earlier for earlier, later in zip(totals, totals[1:]))
-    assert set(result.history[0]) >= {"content", "style", "tv", "total"}
-    # init from content: no content loss at the start (up to bf16 rounding where the CPU runs bf16)
-    assert result.history[0]["content"] < 1e-3 * result.history[0]["total"]
+    assert set(result.history[0]) >= {"content", "style", "tv", "total", "evaluations"}
+    # init from content: no content loss at the start, all of it at the end comes from painting
+    assert result.start["content"] == 0.0 and result.final["content"] > 0
     assert not result.weights.pretrained
 
 
@@ -177,3 +191,84 @@ def test_command_line(content, style, tmp_path):
     run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "missing.jpg"),
                           str(tmp_path / "out.png"), "--no-pretrained"], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode != 0 and "not found" in run.stderr
+
+
+def _objective_of_delivered_image(result, content, style, size, content_weight, style_weight, tv_weight):
+    """The objective recomputed from scratch (fp32, fresh targets) on the 8-bit PNG the person gets."""
+    extractor = feature_extractor("vgg19", tuple(dict.fromkeys(CONTENT_LAYERS + STYLE_LAYERS)), pretrained=False,
+                                  precision="fp32")
+    width, height = result.image.size
+    with torch.no_grad():
+        targets = extractor(extractor.to_pixels(content.resize((width, height), Image.Resampling.LANCZOS)))
+        ratio = size / max(style.size)
+        style_small = style.resize((round(style.width * ratio), round(style.height * ratio)), Image.Resampling.LANCZOS)
+        grams = {n: gram_matrix(f) for n, f in extractor(extractor.to_pixels(style_small)).items() if n in STYLE_LAYERS}
+        delivered = extractor.to_pixels(result.image)
+        features = extractor(delivered)
+        return (content_weight * content_loss(features, {n: targets[n] for n in CONTENT_LAYERS})
+                + style_weight * style_loss(features, grams) + tv_weight * total_variation(delivered)).item()
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_the_delivered_image_is_the_optimised_one(content, style, optimizer):
+    # a strong, dark style pulls many pixels to the edge of the valid range
+    settings = dict(content_weight=1.0, style_weight=1e3, tv_weight=0.5)
+    result = style_transfer(content, style, image_size=64, iterations=15, optimizer=optimizer, pretrained=False,
+                            **settings)
+    delivered = _objective_of_delivered_image(result, content, style, 64, **settings)
+    assert delivered == pytest.approx(result.final["total"], rel=0.05)
+    assert result.final["total"] < 0.5 * result.start["total"]
+
+
+class ScaledLayer:
+    """A feature extractor whose `layer` comes out multiplied by `factor`: a network with another activation scale."""
+
+    def __init__(self, inner, layer, factor):
+        self.inner, self.layer, self.factor = inner, layer, factor
+
+    def __call__(self, x, full_precision=False):
+        features = dict(self.inner(x, full_precision=full_precision))
+        features[self.layer] = features[self.layer] * self.factor
+        return features
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("layer,factor", [("conv1_1", 10.0), ("conv4_2", 0.1), ("conv5_1", 10.0), ("conv3_1", 0.1)])
+def test_the_result_does_not_depend_on_a_layers_activation_scale(content, style, monkeypatch, layer, factor):
+    import genmods.style.transfer as transfer
+
+    # 6 iterations: enough for a scale-dependent loss to show (a layer 10× louder weighs 100× more at once),
+    # few enough that L-BFGS has not yet amplified float32 rounding into a different path
+    settings = dict(image_size=64, iterations=6, pretrained=False, precision="fp32")
+    plain = style_transfer(content, style, **settings)
+    real = transfer.feature_extractor
+    monkeypatch.setattr(transfer, "feature_extractor", lambda *a, **k: ScaledLayer(real(*a, **k), layer, factor))
+    scaled = style_transfer(content, style, **settings)
+    difference = np.abs(np.asarray(scaled.image, np.float32) - np.asarray(plain.image, np.float32)).mean()
+    assert difference <= 2.0, f"{layer} × {factor}: {difference:.2f} grey levels"
+
+
+def test_lbfgs_needs_about_one_evaluation_per_iteration(content, style):
+    result = style_transfer(content, style, image_size=64, iterations=20, pretrained=False)
+    evaluations = [h["evaluations"] for h in result.history]
+    assert len(evaluations) == 20 and all(e >= 1 for e in evaluations)
+    assert sum(evaluations) / len(evaluations) <= 1.25
+
+
+def test_adams_default_step_is_strong_enough_to_stylise(content, style):
+    default = style_transfer(content, style, optimizer="adam", image_size=64, iterations=40, pretrained=False)
+    # 0.0045 px/step is what the old default (0.02 in VGG's normalised units) amounted to
+    timid = style_transfer(content, style, optimizer="adam", learning_rate=0.0045, image_size=64, iterations=40,
+                           pretrained=False)
+    assert default.final["total"] < 0.4 * default.start["total"]
+    assert default.final["total"] < 0.75 * timid.final["total"]  # measured: 1.74 vs 2.98 at 64 px
+    with pytest.raises(ValueError, match="Adam"):
+        style_transfer(content, style, learning_rate=0.1, **FAST)
+
+
+def test_weights_must_be_finite_and_non_negative(content, style):
+    for bad in (dict(style_weight=float("nan")), dict(tv_weight=-1.0), dict(content_weight=float("inf"))):
+        with pytest.raises(ValueError, match="finite number"):
+            style_transfer(content, style, **FAST, **bad)

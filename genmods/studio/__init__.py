@@ -3,6 +3,7 @@ turn every bad input into a `gr.Error` a person understands. `app.py` only lays 
 wires them to these; `gradio_client` reaches the same functions through their `api_name`s.
 """
 
+import math
 import os
 import tempfile
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..dream import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
-from ..style import style_transfer
+from ..style import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, style_transfer
 from ..text.generate import PromptError, next_character_distribution, stream_at_temperatures
 from ..vision.images import ImageInputError
 from .jobs import JobStopped, run_streaming
@@ -31,6 +32,9 @@ MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6
 MAX_STYLE_ITERATIONS = 500
 MAX_IMAGE_SIDE = 1024
+MAX_TV_WEIGHT = 100.0  # where total variation flattens the picture (docs/calibration.md)
+STYLE_STRENGTH_RANGE = (-1.0, 3.0)  # log10(β/α): 0.1× … 1000× the content's weight
+DEFAULT_STYLE_STRENGTH = math.log10(DEFAULT_STYLE_WEIGHT)
 TEXT_TIME_LIMIT = 60.0
 IMAGE_TIME_LIMIT = float(os.environ.get("GENMODS_IMAGE_TIME_LIMIT", 600))
 STREAM_INTERVAL = 0.1  # seconds between streamed text updates
@@ -143,7 +147,7 @@ def _stream_job(job, progress, describe):
 
 
 def _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter, tile_size,
-                    seed, max_side):
+                    seed, max_side, layer_balance="auto"):
     if preset == "custom":
         try:
             layers = parse_layer_weights(custom_layers or "")
@@ -154,7 +158,9 @@ def _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iter
     else:
         raise gr.Error(f"Unknown layer preset {preset!r}.")
     tile = int(_bounded(tile_size or 0, 0, 4096, "Tile size"))
-    return dict(
+    if layer_balance not in ("auto", "raw", "relative"):
+        raise gr.Error(f"Unknown layer balance {layer_balance!r}: choose auto, raw or relative.")
+    return dict(layer_balance=layer_balance,
         backbone=backbone, layers=layers, octaves=int(_bounded(octaves, 1, MAX_OCTAVES, "Octaves")),
         octave_scale=_bounded(octave_scale, 1.05, 3.0, "Octave scale"),
         iterations=int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")),
@@ -169,12 +175,13 @@ def _describe_dream(report):
 
 def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octaves=3, octave_scale=1.4,
           iterations=20, step=0.01, jitter=0, tile_size=0, guide_image=None, seed=0, max_side=512,
-          progress=gr.Progress()):
-    """DeepDream on `image`; streams intermediate images. Yields (image, info)."""
+          layer_balance="auto", progress=gr.Progress()):
+    """DeepDream on `image`; streams intermediate images. Yields (image, info).
+    step: mean change per pixel per step in [-1, 1] units (0.01 ≈ 1.27 grey levels), on every backbone."""
     if image is None:
         raise gr.Error("Upload an image (or pick an example) to dream on.")
     settings = _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
-                               tile_size, seed, max_side)
+                               tile_size, seed, max_side, layer_balance)
     job = lambda callback: deep_dream(image, guide=guide_image, callback=callback, **settings)  # noqa: E731
     for kind, value in _stream_job(job, progress, _describe_dream):
         if kind == "preview":
@@ -241,10 +248,16 @@ def _describe_style(report):
     return f"scale {report.scale}/{report.scales} · step {report.step}/{report.total_steps}{loss}"
 
 
-def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5, content_weight=1.0,
-            style_weight=1e6, tv_weight=1e-2, iterations=100, image_size=384, optimizer="lbfgs", preserve_color=False,
-            multi_scale=1, init="content", style_scale=1.0, pooling="max", seed=0, progress=gr.Progress()):
-    """Neural style transfer; streams intermediate images and the loss curve. Yields (image, plot, info)."""
+def _loss_line(losses: dict) -> str:
+    return f"content {losses['content']:.3g} · style {losses['style']:.3g} · TV {losses['tv']:.3g} (total {losses['total']:.3g})"
+
+
+def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5,
+            style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=100, image_size=384,
+            optimizer="lbfgs", preserve_color=False, multi_scale=1, init="content", style_scale=1.0, pooling="max",
+            seed=0, progress=gr.Progress()):
+    """Neural style transfer; streams intermediate images and the loss curve. Yields (image, plot, info).
+    style_strength: log10(β/α), the style's weight against the content's (1 = 10×, the default)."""
     if content_image is None:
         raise gr.Error("Upload a content image (or pick an example).")
     if style_image is None:
@@ -253,10 +266,10 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
     if second_style_image is not None:
         weight = _bounded(second_style_weight, 0.0, 1.0, "Second style weight")
         styles, blend = [style_image, second_style_image], [1 - weight, weight]
+    strength = _bounded(style_strength, *STYLE_STRENGTH_RANGE, "Style strength")
     settings = dict(
         style_blend=blend, image_size=int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
-        content_weight=_bounded(content_weight, 0, 1e12, "Content weight"),
-        style_weight=_bounded(style_weight, 0, 1e12, "Style weight"), tv_weight=_bounded(tv_weight, 0, 1e12, "TV weight"),
+        content_weight=1.0, style_weight=10.0**strength, tv_weight=_bounded(tv_weight, 0, MAX_TV_WEIGHT, "TV weight"),
         iterations=int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer=optimizer,
         preserve_color=bool(preserve_color), multi_scale=int(_bounded(multi_scale, 1, 3, "Scales")), init=init,
         style_scale=_bounded(style_scale, 0.25, 2.0, "Style scale"), pooling=pooling, seed=_seed(seed),
@@ -275,7 +288,8 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
             # the loss curve is redrawn only once it has a line to show (matplotlib takes a few 100 ms)
             yield value, loss_figure(list(history)) if len(history) > 1 else gr.skip(), "Painting…"
         else:
-            final = value.history[-1]
-            extra = [f"Final losses (weighted): content {final['content']:.4g}, style {final['style']:.4g}, "
-                     f"TV {final['tv']:.4g}; sizes: {', '.join(f'{w}×{h}' for h, w in value.sizes)}"]
+            extra = [f"Weighted losses at the start: {_loss_line(value.start)}",
+                     f"Weighted losses at the end: {_loss_line(value.final)}",
+                     f"Style strength β/α = {settings['style_weight']:.3g}, TV weight {settings['tv_weight']:g}; "
+                     f"sizes: {', '.join(f'{w}×{h}' for h, w in value.sizes)}"]
             yield value.image, loss_figure(history), _image_info(value, extra)

@@ -8,7 +8,9 @@ import sys
 
 from ..progress import progress_bar
 from ..vision.images import ImageInputError
-from . import CONTENT_LAYERS, STYLE_LAYERS, style_transfer
+from . import (
+    CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, style_transfer,
+)
 
 
 def comma_list(text: str) -> list[str]:
@@ -24,12 +26,15 @@ def main(argv=None):
     parser.add_argument("--style-blend", type=lambda t: [float(x) for x in comma_list(t)], default=None,
                         help="blend weights, one per style image (STYLE first), e.g. 0.7,0.3")
     parser.add_argument("--image-size", type=int, default=384, help="output's longer side in px")
-    parser.add_argument("--content-weight", type=float, default=1.0)
-    parser.add_argument("--style-weight", type=float, default=1e6)
-    parser.add_argument("--tv-weight", type=float, default=1e-2)
+    parser.add_argument("--content-weight", type=float, default=DEFAULT_CONTENT_WEIGHT,
+                        help="α, on the relative content error (scale-free; see docs/calibration.md)")
+    parser.add_argument("--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT,
+                        help="β, on the relative Gram error; β/α is the style strength")
+    parser.add_argument("--tv-weight", type=float, default=DEFAULT_TV_WEIGHT,
+                        help="smoothness; 10 smooths visibly, 100 flattens")
     parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--learning-rate", type=float, default=None, help="Adam only: pixels in [0, 1] per step (0.02)")
     parser.add_argument("--init", choices=["content", "noise", "style"], default="content")
     parser.add_argument("--preserve-color", action="store_true", help="luminance-only transfer")
     parser.add_argument("--multi-scale", type=int, default=1, help="number of coarse-to-fine scales")
@@ -65,9 +70,10 @@ def main(argv=None):
         print(f"note: {note}")
     if result.weights.warning:
         print(f"warning: {result.weights.warning}")
-    final = result.history[-1]
-    print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {result.seconds:.1f} s; "
-          f"content {final['content']:.4g}, style {final['style']:.4g}, tv {final['tv']:.4g})")
+    start, final = result.start, result.final
+    print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {result.seconds:.1f} s)")
+    print(f"weighted losses, start → end: content {start['content']:.4g} → {final['content']:.4g}, "
+          f"style {start['style']:.4g} → {final['style']:.4g}, tv {start['tv']:.4g} → {final['tv']:.4g}")
 
 
 if __name__ == "__main__":
