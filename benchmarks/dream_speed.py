@@ -58,8 +58,10 @@ def main():
 
     picture = Image.fromarray(skimage.data.astronaut()).resize((512, 384))
     model, _ = load_backbone("inception_v3", pretrained=False)
-    # the same input tensor for both: the backbone's own preprocessing (mean/std from its pretrained_cfg)
-    x = feature_extractor("inception_v3", tuple(KERAS), pretrained=False, precision="fp32").preprocess(picture)
+    # the same input for both: the naive port takes the backbone's own normalisation (its pretrained_cfg)
+    pixels = feature_extractor("inception_v3", tuple(KERAS), pretrained=False, precision="fp32").to_pixels(picture)
+    mean, std = (torch.tensor(model.pretrained_cfg[key]).view(1, 3, 1, 1) for key in ("mean", "std"))
+    x = (pixels - mean) / std
 
     # warm-up both paths once (first calls pay for allocation and kernel selection)
     naive_dream(model, resize(x, (96, 128)), 1, 1, 0.01)

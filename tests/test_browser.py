@@ -88,6 +88,10 @@ def test_style_tab_shows_the_result(page, pictures):
     uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
     set_number(page, "Iterations", 4)
     set_number(page, "Output size (px)", 64)
+    set_number(page, "Style strength", 2)  # log10 β/α: style 100× the content
     page.get_by_role("button", name="Paint").click()
-    panel.get_by_text("Final losses").wait_for()
+    panel.get_by_text("Weighted losses at the end").wait_for()
+    info = panel.get_by_text("Weighted losses at the start").inner_text()
+    assert "content 0 · style" in info  # starting from the content image: no content loss yet
+    assert panel.get_by_text("Style strength β/α = 100").count() == 1
     page.screenshot(path=ARTIFACTS / "style.png", full_page=True)
