@@ -155,7 +155,7 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
             _loaded[key] = _prepared(model), WeightsInfo(True, f"pretrained weights from {Path(local).name}")
             return _loaded[key]
         if hub_offline():
-            return _random_backbone(name), WeightsInfo(False, f"HF_HUB_OFFLINE is set, so the pretrained {name} "
+            return _random_backbone(name), WeightsInfo(False, f"`HF_HUB_OFFLINE` is set, so the pretrained {name} "
                                                               "weights were not downloaded")
         failed = _hub_failures.get(name)
         if failed is not None and time.monotonic() - failed[0] < hub_retry_seconds():
