@@ -59,7 +59,7 @@ class StyleResult:
     weights: WeightsInfo
     seconds: float
     sizes: list[tuple[int, int]]  # (height, width) of each scale, coarse to fine
-    start: dict = field(default_factory=dict)  # weighted losses of the starting canvas (finest scale's targets: first scale)
+    start: dict = field(default_factory=dict)  # weighted losses of the starting canvas (against the first scale's targets)
     final: dict = field(default_factory=dict)  # weighted losses of the delivered image, as the optimiser last saw it
     notes: list[str] = field(default_factory=list)
 
@@ -330,8 +330,6 @@ def style_transfer(
             _, final_losses = _losses(objective, image, backward=False, full_precision=True)
     else:
         final_losses = {key: history[-1][key] for key in ("content", "style", "tv", "total")}
-    if len(history) < total_steps:
-        notes.append(f"L-BFGS stopped after {len(history)} of {total_steps} iterations: it could not improve further")
     return StyleResult(image=to_image(image), history=history, weights=extractor.weights,
                        seconds=time.perf_counter() - started, sizes=sizes, start=start_losses, final=final_losses,
                        notes=notes)
