@@ -4,8 +4,8 @@
     activations = extractor(extractor.to_pixels(image))   # {"conv1_1": tensor, "conv4_2": tensor}
 
 The extractor takes pixels in [0, 1] and normalises them with the backbone's own mean and std inside
-`forward`, so callers optimise images in pixel units whatever the backbone (a step of 0.01 is 2.55 grey
-levels on every network, and the valid range is always [0, 1]).
+`forward`, so callers optimise images in pixel units whatever the backbone (a change of 0.01 in these
+units is 2.55 grey levels on every network, and the valid range is always [0, 1]).
 
 Layers are tapped by name through timm's FX `create_feature_extractor` (`features_only` stops at stage
 outputs and cannot reach e.g. VGG's conv4_2 or Inception's Mixed_6b…6e); the traced graph keeps only
