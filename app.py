@@ -14,7 +14,7 @@ from genmods import studio
 from genmods.studio.components import image_input, image_output
 from genmods.dream import PRESET_NAMES
 from genmods.examples import PAINTED_STYLES, PHOTOS, example_files
-from genmods.text.sampling import SEED_TEXT
+from genmods.text.sampling import SEED_TEXT, temperature_label
 from genmods.vision.backbones import SUPPORTED_BACKBONES
 
 
@@ -54,18 +54,20 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             out_low = gr.Textbox(label="T = 0.2", lines=12, buttons=["copy"])
             out_mid = gr.Textbox(label="T = 0.5", lines=12, buttons=["copy"])
             out_high = gr.Textbox(label="T = 1.0", lines=12, buttons=["copy"])
-        next_char_plot = gr.Plot(label="Next-character distribution at each temperature")
+        next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", y_lim=[0, 1], height=260,
+                                     label="Next character after the conditioning text, reweighted at each temperature",
+                                     x_title="the 12 most likely next characters (␣ space, ⏎ new line)")
         text_info = gr.Markdown()
 
         text_event = generate_button.click(
             gpu(studio.generate_text, duration=60),
             inputs=[prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy],
             outputs=[out_low, out_mid, out_high, next_char_plot, text_info],
-            api_name="generate_text", concurrency_id="text", concurrency_limit=4,
+            api_name="generate_text", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
         )
         stop_text.click(None, cancels=[text_event])
         for slider, box in ((t_low, out_low), (t_mid, out_mid), (t_high, out_high)):
-            slider.change(lambda t: gr.Textbox(label=f"T = {t:g}"), slider, box, api_visibility="private",
+            slider.change(lambda t: gr.Textbox(label=temperature_label(t)), slider, box, api_visibility="private",
                           queue=False)
 
     with gr.Tab("DeepDream", id="dream"):
@@ -195,7 +197,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
         )
         stop_style.click(None, cancels=[style_event])
 
-demo.queue(max_size=16, default_concurrency_limit=1)
+demo.queue(max_size=studio.QUEUE_SIZE, default_concurrency_limit=1)
 
 if __name__ == "__main__":
-    demo.launch(max_file_size="10mb", show_error=True)
+    demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS)

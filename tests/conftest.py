@@ -47,3 +47,23 @@ def saved_char_model(char_model, char_tokenizer, tmp_path_factory):
     char_model.save_pretrained(folder)
     char_tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def decompression_bomb(tmp_path_factory):
+    """A valid 30,000 × 30,000 black PNG of about 100 kB: 900 megapixels once decoded."""
+    import struct
+    import zlib
+
+    side = 30_000
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = b"\0" * (1 + side // 8)  # filter byte + one bit per pixel
+    data = b"".join(compressor.compress(row * 1000) for _ in range(side // 1000)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    path = tmp_path_factory.mktemp("bomb") / "bomb.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path

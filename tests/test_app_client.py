@@ -53,7 +53,13 @@ def test_text_streams_three_temperatures(client):
     assert len(low) == len(mid) == len(high) == 80
     assert len(updates) >= 3  # partial output before the end
     assert any(0 < len(update[0]) < 80 for update in updates)
-    assert plot["type"] == "matplotlib"
+    # the next-character plot: the 12 likeliest characters at each temperature, in order of p at T = 1
+    rows = plot["value"]["data"]
+    assert {row[2] for row in rows} == {"T = 0.2", "T = 0.5", "T = 1.0"} and len(rows) == 36
+    at_one = [row[1] for row in rows if row[2] == "T = 1.0"]
+    assert at_one == sorted(at_one, reverse=True) and [row[0] for row in rows[:12]] == plot["sort"]
+    low_top = max(row[1] for row in rows if row[2] == "T = 0.2")
+    assert low_top >= at_one[0]  # a low temperature sharpens the distribution
     assert "Conditioning text" in info
 
 
@@ -79,6 +85,26 @@ def test_out_of_range_settings_are_errors(client, files):
         client.predict(prompt=SEED, temperature_low=0, api_name="/generate_text")
     with pytest.raises(Exception, match="greater than maximum value 100"):
         client.predict(image=handle_file(files["cat.png"]), iterations=1000, api_name="/deep_dream")
+
+
+def test_long_prompts_through_the_api_are_refused_and_the_app_keeps_serving(client):
+    # the textbox stops at 2,000 characters; the server enforces the same cap on API calls
+    with pytest.raises(Exception, match="100,000 characters; the limit is 2,000"):
+        client.predict(prompt="kant " * 20_000, length=20, api_name="/generate_text")
+    assert len(client.predict(prompt="kant " * 400, length=20, api_name="/generate_text")[0]) == 20
+
+
+def test_same_seed_same_text_alone_and_in_a_burst_of_ten(client):
+    alone = client.predict(prompt=SEED, length=60, seed=1e30, api_name="/generate_text")[:3]
+    jobs = [client.submit(prompt=SEED, length=60, seed=1e30, api_name="/generate_text") for _ in range(10)]
+    jobs += [client.submit(prompt=f"{SEED} {i}", length=80, seed=i, api_name="/generate_text") for i in range(5)]
+    assert all(tuple(job.result()[:3]) == tuple(alone) for job in jobs[:10])
+    assert len(alone[0]) == 60
+
+
+def test_an_image_with_too_many_pixels_is_refused_with_its_size(client, decompression_bomb):
+    with pytest.raises(Exception, match="900 megapixels .*the limit is 64"):
+        client.predict(image=handle_file(str(decompression_bomb)), **SMALL_DREAM, api_name="/deep_dream")
 
 
 def test_deep_dream_streams_intermediate_images_and_says_weights_are_random(client, files):

@@ -250,3 +250,9 @@ def test_streaming_yields_growing_texts_ending_with_the_full_samples(char_model,
     assert [len(t) for t in steps[1][0]] == [1, 1, 1]
     final, _ = sample_at_temperatures(char_model, char_tokenizer, PROMPT, (0.2, 0.5, 1.0), 30, seed=7)
     assert steps[-1][0] == final
+
+
+def test_temperatures_are_written_one_way():
+    from genmods.text.sampling import temperature_label
+
+    assert [temperature_label(t) for t in (0.2, 1, 1.0, 0.25, 3)] == ["T = 0.2", "T = 1.0", "T = 1.0", "T = 0.25", "T = 3.0"]

@@ -97,3 +97,8 @@ def test_arrays_are_accepted():
     assert load_image(np.ones((50, 40), np.float32)).image.getpixel((0, 0)) == (255, 255, 255)
     with pytest.raises(ImageInputError, match="not an image"):
         load_image(np.zeros((5, 50, 50, 3)))
+
+
+def test_too_many_pixels_is_refused_before_decoding_with_the_count_and_the_limit(decompression_bomb):
+    with pytest.raises(ImageInputError, match="900 megapixels \\(30000×30000\\); the limit is 64"):
+        load_image(decompression_bomb)

@@ -14,10 +14,11 @@ import gradio as gr
 
 from ..dream import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
 from ..style import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, style_transfer
-from ..text.generate import PromptError, next_character_distribution, stream_at_temperatures
+from ..text.batching import TextBatcher
+from ..text.generate import SEED_RANGE, PromptError, TextRequest, prepare_prompt
 from ..vision.images import ImageInputError
 from .jobs import JobStopped, run_streaming
-from .plots import loss_figure, next_character_figure
+from .plots import loss_figure, next_character_plot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEXT_MODELS = {  # stage → local folder; an environment variable can name a Hub repo (or folder) instead
@@ -27,6 +28,7 @@ TEXT_MODELS = {  # stage → local folder; an environment variable can name a Hu
 
 # Limits that keep a shared Space responsive; sliders in app.py use the same bounds.
 MAX_TEXT_LENGTH = 2000
+MAX_PROMPT_LENGTH = 2000  # characters of conditioning text, for the textbox and every API call
 MAX_TEMPERATURE = 3.0
 MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6
@@ -38,6 +40,11 @@ DEFAULT_STYLE_STRENGTH = math.log10(DEFAULT_STYLE_WEIGHT)
 TEXT_TIME_LIMIT = 60.0
 IMAGE_TIME_LIMIT = float(os.environ.get("GENMODS_IMAGE_TIME_LIMIT", 600))
 STREAM_INTERVAL = 0.1  # seconds between streamed text updates
+# Serving (README, "On a Space"): text handlers only wait on the micro-batcher, so many run at once and
+# their requests share one generate(); image jobs take turns on the one device; the queue holds a burst.
+TEXT_CONCURRENCY = 32
+QUEUE_SIZE = 96
+SERVER_THREADS = 64  # Gradio's thread pool (40 by default) must cover TEXT_CONCURRENCY + image jobs
 
 
 def _bounded(value, low, high, name):
@@ -51,9 +58,10 @@ def _bounded(value, low, high, name):
 
 
 def _seed(value) -> int:
+    """Any whole number is a seed: taken modulo 2**32 (the generators' range), like numpy does."""
     try:
-        return int(value or 0)
-    except (TypeError, ValueError):
+        return int(value or 0) % SEED_RANGE
+    except (TypeError, ValueError, OverflowError):  # text, NaN, infinity
         raise gr.Error("The random seed must be a whole number.") from None
 
 
@@ -81,16 +89,24 @@ def load_text_model(stage: str):
     return model, tokenizer
 
 
+@lru_cache(maxsize=4)
+def text_batcher(stage: str) -> TextBatcher:
+    """The micro-batcher that serves every visitor's text requests for a model stage together."""
+    return TextBatcher(*load_text_model(stage))
+
+
 def generate_text(prompt, stage="converged", length=400, temperature_low=0.2, temperature_mid=0.5,
                   temperature_high=1.0, seed=0, greedy=False):
     """Streams three continuations of `prompt` side by side, one per temperature, plus the plot of the
-    next-character distribution reweighted at each temperature. Yields (text, text, text, plot, info)."""
+    next-character distribution reweighted at each temperature. Yields (text, text, text, plot, info).
+    Requests from many visitors are generated together in one batch (`text_batcher`)."""
     temperatures = [_bounded(t, 0.01, MAX_TEMPERATURE, "Temperature")
                     for t in (temperature_low, temperature_mid, temperature_high)]
     length = int(_bounded(length, 1, MAX_TEXT_LENGTH, "Length"))
+    seed = _seed(seed)
     model, tokenizer = load_text_model(stage)
     try:
-        probs, prepared = next_character_distribution(model, tokenizer, prompt)
+        prepared = prepare_prompt(tokenizer, prompt, max_length=MAX_PROMPT_LENGTH)
     except PromptError as error:
         raise gr.Error(str(error)) from None
     info = f"**Conditioning text, as the model sees it:** `{prepared.text}`"
@@ -100,18 +116,20 @@ def generate_text(prompt, stage="converged", length=400, temperature_low=0.2, te
         info += f"\n\n⚠️ Dropped characters the model has never seen: {dropped}"
     if greedy:
         info += "\n\nGreedy decoding: the most likely character every time, so the three columns agree."
-    figure = next_character_figure(probs, tokenizer, temperatures)
-    texts = ["", "", ""]
-    yield *texts, figure, info
-    last = time.monotonic()
-    for texts, _ in stream_at_temperatures(model, tokenizer, prompt, temperatures, length, seed=_seed(seed),
-                                           greedy=bool(greedy), max_time=TEXT_TIME_LIMIT):
-        if time.monotonic() - last >= STREAM_INTERVAL:
+    request = TextRequest(prepared, tuple(temperatures), length, seed, bool(greedy), max_time=TEXT_TIME_LIMIT)
+    yield "", "", "", None, info
+    plot, last = None, 0.0
+    for request in text_batcher(stage).stream(request):
+        if request.finished:  # the last update carries every output, for API callers
+            if request.stopped_by == "time":
+                info += f"\n\nStopped after {len(request.texts[0])} characters (time limit {TEXT_TIME_LIMIT:.0f} s)."
+            yield *request.texts, plot, info
+        elif plot is None and request.distribution is not None:
+            plot = next_character_plot(request.distribution, tokenizer, temperatures)
+            yield *request.texts, plot, gr.skip()
+        elif plot is not None and time.monotonic() - last >= STREAM_INTERVAL:
             last = time.monotonic()
-            yield *texts, figure, info
-    if len(texts[0]) < length:
-        info += f"\n\nStopped after {len(texts[0])} characters (time limit {TEXT_TIME_LIMIT:.0f} s)."
-    yield *texts, figure, info
+            yield *request.texts, gr.skip(), gr.skip()  # the plot is sent once, not with every character
 
 
 # ------------------------------------------------------------------------------------------- images

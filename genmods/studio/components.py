@@ -4,6 +4,9 @@
 """
 
 import gradio as gr
+from PIL import Image, UnidentifiedImageError
+
+from ..vision.images import ImageInputError, check_pixel_count
 
 
 class ImageInput(gr.Image):
@@ -13,6 +16,14 @@ class ImageInput(gr.Image):
     is_template = True  # same front-end as gr.Image
 
     def preprocess(self, payload):
+        if payload is not None and payload.path:
+            try:  # the header only: too many pixels is refused before Gradio or we decode anything
+                with Image.open(payload.path) as image:
+                    check_pixel_count(image)
+            except ImageInputError as error:
+                raise gr.Error(str(error)) from None
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+                pass  # an SVG, or not an image: Gradio's own preprocess decides below
         try:
             return super().preprocess(payload)
         except Exception:

@@ -1,37 +1,33 @@
-"""The two figures the app shows: the reweighted next-character distribution, and a loss curve."""
+"""The two plots the app shows: the reweighted next-character distribution, and a loss curve."""
 
+import gradio as gr
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from ..text.sampling import reweight_distribution  # noqa: E402
+from ..text.sampling import reweight_distribution, temperature_label  # noqa: E402
 
 VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
 
 
-def next_character_figure(probs: torch.Tensor, tokenizer, temperatures, top: int = 12):
-    """Grouped bars: the `top` most likely next characters (at T = 1), reweighted at each temperature."""
+def next_character_plot(probs: torch.Tensor, tokenizer, temperatures, top: int = 12) -> gr.LinePlot:
+    """The `top` most likely next characters (in order of p at T = 1) and their probability reweighted at
+    each temperature, one line per temperature: the lower T, the steeper the line.
+
+    A native Gradio plot, drawn by the browser from a small table: a matplotlib figure costs ~0.4 s of
+    server CPU per request (benchmarks/serving_load.py), more than generating the text."""
     order = torch.argsort(probs, descending=True)[:top]
     labels = [VISIBLE.get(c, c) for c in tokenizer.convert_ids_to_tokens(order.tolist())]
-    figure, axis = plt.subplots(figsize=(7, 3), dpi=100)
-    width = 0.8 / len(temperatures)
-    positions = np.arange(len(labels))
-    for index, temperature in enumerate(temperatures):
-        reweighted = reweight_distribution(probs, float(temperature))[order].numpy()
-        axis.bar(positions + (index - (len(temperatures) - 1) / 2) * width, reweighted, width,
-                 label=f"T = {float(temperature):g}")
-    axis.set_xticks(positions, labels, fontsize=12)
-    axis.set_ylabel("probability")
-    axis.set_title("next character after the conditioning text")
-    axis.set_ylim(0, 1)
-    axis.legend()
-    axis.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+    rows = []
+    for temperature in temperatures:
+        reweighted = reweight_distribution(probs, float(temperature))[order].tolist()
+        rows += [{"character": label, "probability": round(p, 5), "temperature": temperature_label(temperature)}
+                 for label, p in zip(labels, reweighted)]
+    return gr.LinePlot(pd.DataFrame(rows), sort=labels)
 
 
 def loss_figure(history: list[dict]):

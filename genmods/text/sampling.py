@@ -22,3 +22,9 @@ def reweight_distribution(probs: torch.Tensor, temperature: float) -> torch.Tens
         return (top / top.sum(dim=-1, keepdim=True)).to(torch.float32)
     # In log space, so that small probabilities raised to a large power do not underflow to 0/0.
     return torch.softmax(torch.log(probs) / temperature, dim=-1).to(torch.float32)
+
+
+def temperature_label(temperature: float) -> str:
+    """"T = 0.2", "T = 1.0", "T = 0.25": one way of writing a temperature everywhere it is shown."""
+    text = f"{float(temperature):g}"
+    return f"T = {text}" if "." in text or "e" in text else f"T = {text}.0"

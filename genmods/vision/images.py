@@ -15,6 +15,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_SIDE = 1024
 DEFAULT_MIN_SIDE = 32
+MAX_PIXELS = 64_000_000  # 8000 × 8000: any camera photo; more is refused before it is decoded
+
+# PIL refuses images over 2 × 89 MP with an exception that does not say how large the image is, and
+# only warns below that. We check every opened image against MAX_PIXELS before decoding it
+# (`check_pixel_count`), so PIL's own check is off; its purpose, not decoding a decompression bomb,
+# is kept with a message a person can act on.
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageInputError(ValueError):
@@ -26,6 +33,14 @@ class LoadedImage:
     image: Image.Image
     original_size: tuple[int, int]
     notes: list[str] = field(default_factory=list)  # what was done to it, for the UI ("downscaled from …")
+
+
+def check_pixel_count(image: Image.Image, limit: int = MAX_PIXELS) -> None:
+    """Refuses an opened (not yet decoded) image with more than `limit` pixels."""
+    pixels = image.width * image.height
+    if pixels > limit:
+        raise ImageInputError(f"This image has {pixels / 1e6:,.0f} megapixels ({image.width}×{image.height}); "
+                              f"the limit is {limit / 1e6:g}. Downscale it before uploading.")
 
 
 def _open(source) -> Image.Image:
@@ -42,12 +57,14 @@ def _open(source) -> Image.Image:
         if path.is_dir():
             raise ImageInputError(f"{path.name} is a folder, not an image file.")
     try:
-        image = Image.open(source)
-        image.load()  # decode now, so truncated data fails here and not later
+        image = Image.open(source)  # reads the header only
     except UnidentifiedImageError:
         raise ImageInputError("This file is not an image (or not a format we can read: use PNG, JPEG, WebP, BMP, GIF or TIFF).") from None
-    except Image.DecompressionBombError:
-        raise ImageInputError("This image has too many pixels to process safely.") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(f"This image file is truncated or damaged and cannot be decoded ({error}).") from None
+    check_pixel_count(image)
+    try:
+        image.load()  # decode now, so truncated data fails here and not later
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(f"This image file is truncated or damaged and cannot be decoded ({error}).") from None
     return image
