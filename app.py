@@ -54,7 +54,8 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             out_low = gr.Textbox(label="T = 0.2", lines=12, buttons=["copy"])
             out_mid = gr.Textbox(label="T = 0.5", lines=12, buttons=["copy"])
             out_high = gr.Textbox(label="T = 1.0", lines=12, buttons=["copy"])
-        next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", y_lim=[0, 1], height=260,
+        next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", sort="-y", y_lim=[0, 1],
+                                     height=260,
                                      label="Next character after the conditioning text, reweighted at each temperature",
                                      x_title="the 12 most likely next characters (␣ space, ⏎ new line)")
         text_info = gr.Markdown()
@@ -200,4 +201,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
 demo.queue(max_size=studio.QUEUE_SIZE, default_concurrency_limit=1)
 
 if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS)

@@ -14,6 +14,8 @@ import time
 
 import torch
 
+import _path  # noqa: F401,I001  (the repository on sys.path)
+
 from genmods.dream import PRESETS, dream_loss, deep_dream, octave_shapes, reinject_detail, resize
 from genmods.vision.backbones import LAYER_ALIASES, feature_extractor, load_backbone
 

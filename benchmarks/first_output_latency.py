@@ -10,11 +10,10 @@ random weights when the Hub is unreachable (the cost does not depend on training
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _path  # noqa: F401,I001  (the repository on sys.path)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -26,6 +26,8 @@ import time
 import torch
 from PIL import Image
 
+import _path  # noqa: F401,I001  (the repository on sys.path)
+
 from genmods.style import CONTENT_LAYERS, STYLE_LAYERS, content_loss, gram_matrix, style_loss, style_transfer
 from genmods.style.losses import relative_squared_error
 from genmods.vision.backbones import LAYER_ALIASES, feature_extractor, load_backbone

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+import _path  # noqa: F401,I001  (the repository on sys.path)
+
 from genmods.text import CharLSTMConfig, CharLSTMForCausalLM, CharTokenizer
 from genmods.text.generate import sample_at_temperatures
 from genmods.text.sampling import LECTURE_TEMPERATURES, SEED_TEXT

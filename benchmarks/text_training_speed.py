@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+import _path  # noqa: F401,I001  (the repository on sys.path)
+
 from genmods.text import CharLSTMConfig, CharLSTMForCausalLM, CharTokenizer
 from genmods.text.corpus import read_corpus, split_heldout
 from genmods.text.train import batches_of

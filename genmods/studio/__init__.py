@@ -18,7 +18,7 @@ from ..text.batching import TextBatcher
 from ..text.generate import SEED_RANGE, PromptError, TextRequest, prepare_prompt
 from ..vision.images import ImageInputError
 from .jobs import JobStopped, run_streaming
-from .plots import loss_figure, next_character_plot
+from .plots import loss_figure, next_character_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEXT_MODELS = {  # stage → local folder; an environment variable can name a Hub repo (or folder) instead
@@ -39,7 +39,7 @@ STYLE_STRENGTH_RANGE = (-1.0, 3.0)  # log10(β/α): 0.1× … 1000× the content
 DEFAULT_STYLE_STRENGTH = math.log10(DEFAULT_STYLE_WEIGHT)
 TEXT_TIME_LIMIT = 60.0
 IMAGE_TIME_LIMIT = float(os.environ.get("GENMODS_IMAGE_TIME_LIMIT", 600))
-STREAM_INTERVAL = 0.1  # seconds between streamed text updates
+STREAM_INTERVAL = 0.25  # seconds between streamed text updates (each one costs the server more than a step)
 # Serving (README, "On a Space"): text handlers only wait on the micro-batcher, so many run at once and
 # their requests share one generate(); image jobs take turns on the one device; the queue holds a burst.
 TEXT_CONCURRENCY = 32
@@ -116,20 +116,20 @@ def generate_text(prompt, stage="converged", length=400, temperature_low=0.2, te
         info += f"\n\n⚠️ Dropped characters the model has never seen: {dropped}"
     if greedy:
         info += "\n\nGreedy decoding: the most likely character every time, so the three columns agree."
-    request = TextRequest(prepared, tuple(temperatures), length, seed, bool(greedy), max_time=TEXT_TIME_LIMIT)
-    yield "", "", "", None, info
-    plot, last = None, 0.0
-    for request in text_batcher(stage).stream(request):
-        if request.finished:  # the last update carries every output, for API callers
-            if request.stopped_by == "time":
-                info += f"\n\nStopped after {len(request.texts[0])} characters (time limit {TEXT_TIME_LIMIT:.0f} s)."
-            yield *request.texts, plot, info
-        elif plot is None and request.distribution is not None:
-            plot = next_character_plot(request.distribution, tokenizer, temperatures)
-            yield *request.texts, plot, gr.skip()
-        elif plot is not None and time.monotonic() - last >= STREAM_INTERVAL:
-            last = time.monotonic()
-            yield *request.texts, gr.skip(), gr.skip()  # the plot is sent once, not with every character
+    request = TextRequest(prepared, tuple(temperatures), length, seed, bool(greedy), max_time=TEXT_TIME_LIMIT,
+                          update_interval=STREAM_INTERVAL)
+    # Every update carries every output: Gradio builds a whole component for each gr.skip(), which under
+    # a burst of visitors costs more than sending an unchanged value (benchmarks/serving_load.py).
+    plot = None
+    updates = text_batcher(stage).stream(request)
+    next(updates)  # submitted before the first update goes out, so requests of a burst arrive together
+    yield "", "", "", plot, info
+    for request in updates:  # at most one update every STREAM_INTERVAL
+        if plot is None and request.distribution is not None:
+            plot = next_character_table(request.distribution, tokenizer, temperatures)
+        if request.stopped_by == "time":
+            info += f"\n\nStopped after {len(request.texts[0])} characters (time limit {TEXT_TIME_LIMIT:.0f} s)."
+        yield *request.texts, plot, info
 
 
 # ------------------------------------------------------------------------------------------- images

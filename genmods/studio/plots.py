@@ -1,6 +1,5 @@
 """The two plots the app shows: the reweighted next-character distribution, and a loss curve."""
 
-import gradio as gr
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,12 +13,13 @@ from ..text.sampling import reweight_distribution, temperature_label  # noqa: E4
 VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
 
 
-def next_character_plot(probs: torch.Tensor, tokenizer, temperatures, top: int = 12) -> gr.LinePlot:
-    """The `top` most likely next characters (in order of p at T = 1) and their probability reweighted at
-    each temperature, one line per temperature: the lower T, the steeper the line.
+def next_character_table(probs: torch.Tensor, tokenizer, temperatures, top: int = 12) -> pd.DataFrame:
+    """The `top` most likely next characters and their probability reweighted at each temperature, for a
+    line plot with one line per temperature: the lower T, the steeper the line. Reweighting keeps the
+    order of the characters at every T, so a plot sorted by probability ("-y") shows them in order of p.
 
-    A native Gradio plot, drawn by the browser from a small table: a matplotlib figure costs ~0.4 s of
-    server CPU per request (benchmarks/serving_load.py), more than generating the text."""
+    Drawn by the browser (a native Gradio plot) from this small table: a matplotlib figure costs ~0.4 s
+    of server CPU per request, more than generating the text."""
     order = torch.argsort(probs, descending=True)[:top]
     labels = [VISIBLE.get(c, c) for c in tokenizer.convert_ids_to_tokens(order.tolist())]
     rows = []
@@ -27,7 +27,7 @@ def next_character_plot(probs: torch.Tensor, tokenizer, temperatures, top: int =
         reweighted = reweight_distribution(probs, float(temperature))[order].tolist()
         rows += [{"character": label, "probability": round(p, 5), "temperature": temperature_label(temperature)}
                  for label, p in zip(labels, reweighted)]
-    return gr.LinePlot(pd.DataFrame(rows), sort=labels)
+    return pd.DataFrame(rows)
 
 
 def loss_figure(history: list[dict]):

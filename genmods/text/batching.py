@@ -6,9 +6,6 @@ every request that is waiting (or arrives within `window` seconds of the first) 
 together with `generate_requests`: one `generate()` whose rows are prompts × temperatures, each request
 with its own seed, length, Stop and time limit. Requests that arrive while a batch runs go into the
 next one; two workers let a second batch start while a long one is still running.
-
-The workers are long-lived on purpose: the prompt pass through `nn.LSTM` costs about twice as much in
-a freshly started thread as in one that has run it before (benchmarks/prompt_pass.py).
 """
 
 import logging
@@ -22,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class TextBatcher:
-    def __init__(self, model, tokenizer, *, window: float = 0.01, max_rows: int = 96, workers: int = 2):
+    def __init__(self, model, tokenizer, *, window: float = 0.05, max_rows: int = 96, workers: int = 1):
         self.model, self.tokenizer = model, tokenizer
         self.window, self.max_rows = window, max_rows
         self.batch_sizes: list[int] = []  # requests per generate() call, for benchmarks and tests
@@ -37,9 +34,10 @@ class TextBatcher:
 
     def stream(self, request: TextRequest):
         """Submits `request` and yields it as it grows (see `genmods.text.generate.follow`)."""
-        updates = follow(request)  # subscribes to the request's updates before a worker can take it
-        yield next(updates)
+        updates = follow(request)
+        first = next(updates)  # subscribed to the request's updates before a worker can take it
         self.submit(request)
+        yield first
         yield from updates
 
     def _next_batch(self) -> list[TextRequest]:
@@ -68,8 +66,11 @@ class TextBatcher:
             if not live:
                 continue
             self.batch_sizes.append(len(live))
+            started = time.monotonic()
             try:
                 generate_requests(self.model, self.tokenizer, live)
+                logger.info("served %d text requests (%d rows, up to %d characters) in %.2f s", len(live),
+                            sum(r.rows for r in live), max(r.max_new_tokens for r in live), time.monotonic() - started)
             except Exception as error:  # every request of the batch hears of it; the worker carries on
                 logger.exception("text batch of %d requests failed", len(live))
                 for request in live:

@@ -80,7 +80,8 @@ class TextRequest:
     greedy: bool = False
     max_time: float | None = None
     stop: Event = field(default_factory=Event)
-    on_update: object = None  # called with the request after the prompt pass and after each character
+    on_update: object = None  # called with the request after the prompt pass, as it grows, and at the end
+    update_interval: float = 0.0  # at most one growth update per this many seconds (0: every character)
     distribution: torch.Tensor | None = None
     texts: list[str] = field(default_factory=list)
     step_probs: list[torch.Tensor] = field(default_factory=list)
@@ -91,6 +92,7 @@ class TextRequest:
 
     def __post_init__(self):
         self.texts = ["" for _ in self.temperatures]
+        self._notified = 0.0
         # None: a fresh draw from the OS; any integer works (taken modulo 2**32)
         self.generator = torch.Generator()
         if self.seed is None:
@@ -107,7 +109,14 @@ class TextRequest:
             self.stopped_by, self.error = reason, error
             self.finished = True
 
-    def notify(self):
+    def notify(self, growth: bool = False):
+        # Waking a follower thread per character of every request would fight the generating thread for the
+        # GIL under a burst of visitors; followers that redraw a few times a second ask for fewer updates.
+        if growth and not self.finished:
+            now = time.monotonic()
+            if now - self._notified < self.update_interval:
+                return
+            self._notified = now
         if self.on_update is not None:
             self.on_update(self)
 
@@ -172,7 +181,7 @@ class RequestStreamer(BaseStreamer):
                              for text, token in zip(request.texts, tokens[rows])]
             if len(request.texts[0]) >= request.max_new_tokens:
                 request.finish()
-            request.notify()
+            request.notify(growth=True)
 
     def end(self):
         for request in self.requests:
