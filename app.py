@@ -21,182 +21,226 @@ from genmods.vision.backbones import SUPPORTED_BACKBONES
 examples = example_files()
 IMAGE_JOBS = dict(concurrency_id="images", concurrency_limit=1)  # one GPU: image jobs take turns
 
+
+def seed_input() -> gr.Number:
+    return gr.Number(studio.RANDOM_SEED, label="Random seed", precision=0,
+                     info="−1: a new seed every run (the seed used is shown with the result)")
+
+
+def wire_stop(button, tab):
+    """Stop ends the visitor's job on this tab at its next step; it runs at once, outside the queue."""
+    button.click(studio.stop_button(tab), None, None, api_visibility="private", queue=False)
+
+
+def on_run(button, info):
+    """A run button first clears the tab's info panel, so an error never sits under an old result's text;
+    the job (`.then(...)`, with its api_name) follows. trigger_mode="always_last": a click while the last
+    run is still ending (Stop, then Paint at once) runs after it; Gradio's default ("once") drops that
+    click, which left the page waiting for a run that never started."""
+    return button.click(lambda: "", None, info, api_visibility="private", queue=False, trigger_mode="always_last")
+
 with gr.Blocks(title="genmods — generative deep learning studio") as demo:
     gr.Markdown(
         "# genmods\nThree classic techniques from the lecture *Generative Deep Learning*: a character-level LSTM "
         "that writes like Nietzsche, DeepDream, and neural style transfer."
     )
 
-    with gr.Tab("Text", id="text"):
-        gr.Markdown(
-            "A character-level LSTM trained on Nietzsche predicts the next character; we sample it, append it, "
-            "repeat. The **temperature** reweights the distribution p → p^(1/T)/Σ: low T is repetitive but "
-            "locally realistic, high T is creative but breaks words; ~0.5 is usually best."
-        )
-        with gr.Row():
-            prompt = gr.Textbox(SEED_TEXT, label="Conditioning text", lines=2, max_length=2000, scale=3)
-            with gr.Column(scale=2):
-                stage = gr.Radio(["converged", "early"], value="converged", label="Model",
-                                 info="converged: the epoch with the best held-out loss (12); early: after two epochs")
-                with gr.Row():
-                    length = gr.Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
-                    text_seed = gr.Number(0, label="Random seed", precision=0)
-                greedy = gr.Checkbox(False, label="Greedy (always the most likely character)")
-        with gr.Row():
-            t_low = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.2, step=0.05, label="Temperature 1")
-            t_mid = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.5, step=0.05, label="Temperature 2")
-            t_high = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature 3")
-        with gr.Row():
-            generate_button = gr.Button("Generate", variant="primary")
-            stop_text = gr.Button("Stop")
-            gr.DeepLinkButton()
-        with gr.Row(equal_height=True):
-            out_low = gr.Textbox(label="T = 0.2", lines=12, buttons=["copy"])
-            out_mid = gr.Textbox(label="T = 0.5", lines=12, buttons=["copy"])
-            out_high = gr.Textbox(label="T = 1.0", lines=12, buttons=["copy"])
-        next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", sort="-y", y_lim=[0, 1],
-                                     height=260,
-                                     label="Next character after the conditioning text, reweighted at each temperature",
-                                     x_title="the 12 most likely next characters (␣ space, ⏎ new line)")
-        text_info = gr.Markdown()
+    with gr.Tabs() as tabs:
+        with gr.Tab("Text", id="text") as text_tab:
+            gr.Markdown(
+                "A character-level LSTM trained on Nietzsche predicts the next character; we sample it, append it, "
+                "repeat. The **temperature** reweights the distribution p → p^(1/T)/Σ: low T is repetitive but "
+                "locally realistic, high T is creative but breaks words; ~0.5 is usually best."
+            )
+            with gr.Row():
+                prompt = gr.Textbox(SEED_TEXT, label="Conditioning text", lines=2, max_length=2000, scale=3)
+                with gr.Column(scale=2):
+                    stage = gr.Radio(["converged", "early"], value="converged", label="Model",
+                                     info="converged: the epoch with the best held-out loss (12); early: after two epochs")
+                    with gr.Row():
+                        length = gr.Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
+                        text_seed = seed_input()
+                    greedy = gr.Checkbox(False, label="Greedy (always the most likely character)")
+            with gr.Row():
+                t_low = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.2, step=0.05, label="Temperature 1")
+                t_mid = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.5, step=0.05, label="Temperature 2")
+                t_high = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature 3")
+            with gr.Row():
+                generate_button = gr.Button("Generate", variant="primary")
+                stop_text = gr.Button("Stop")
+                gr.DeepLinkButton()
+            with gr.Row(equal_height=True):
+                out_low = gr.Textbox(label="T = 0.2", lines=12, buttons=["copy"], elem_id="text-out-low")
+                out_mid = gr.Textbox(label="T = 0.5", lines=12, buttons=["copy"], elem_id="text-out-mid")
+                out_high = gr.Textbox(label="T = 1.0", lines=12, buttons=["copy"], elem_id="text-out-high")
+            text_info = gr.Markdown(elem_id="text-info")
+            with gr.Group():
+                next_char_position = gr.Slider(1, 2, value=1, step=1, interactive=False, elem_id="next-char-position",
+                                               label="Walk along the middle text: the distribution each character was "
+                                                     "drawn from (opens where the model was first unsure)")
+                next_char_line = gr.Markdown(elem_id="next-char-line")
+                next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", sort="-y",
+                                             y_lim=[0, 1], height=260, elem_id="next-char-plot",
+                                             label="Next character, reweighted at each temperature",
+                                             x_title="the 12 most likely next characters (␣ space, ⏎ new line)")
+            walk = gr.State()
 
-        text_event = generate_button.click(
-            gpu(studio.generate_text, duration=60),
-            inputs=[prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy],
-            outputs=[out_low, out_mid, out_high, next_char_plot, text_info],
-            api_name="generate_text", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
-        )
-        stop_text.click(None, cancels=[text_event])
-        for slider, box in ((t_low, out_low), (t_mid, out_mid), (t_high, out_high)):
-            slider.change(lambda t: gr.Textbox(label=temperature_label(t)), slider, box, api_visibility="private",
-                          queue=False)
+            text_event = on_run(generate_button, text_info).then(
+                gpu(studio.generate_text, duration=60),
+                inputs=[prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy],
+                outputs=[out_low, out_mid, out_high, next_char_plot, text_info, walk],
+                api_name="generate_text", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
+            )
+            text_event.then(studio.next_character_at, walk, [next_char_position, next_char_line, next_char_plot],
+                            api_visibility="private", queue=False)
+            next_char_position.input(studio.next_character_at, [walk, next_char_position],
+                                       [next_char_position, next_char_line, next_char_plot], api_visibility="private",
+                                       queue=False)
+            wire_stop(stop_text, "text")
+            for slider, box in ((t_low, out_low), (t_mid, out_mid), (t_high, out_high)):
+                slider.change(lambda t: gr.Textbox(label=temperature_label(t)), slider, box, api_visibility="private",
+                              queue=False)
 
-    with gr.Tab("DeepDream", id="dream"):
-        gr.Markdown(
-            "Gradient ascent on the image to maximise the activations of whole layers of a convnet, at successive "
-            "octaves (each 1.4× larger), re-injecting the detail lost by each upscale. Lower layers give "
-            "geometric patterns, higher layers object-like ones."
-        )
-        with gr.Row():
-            with gr.Column():
-                dream_image = image_input("Image")
-                gr.Examples([[examples[name]] for name in PHOTOS], inputs=[dream_image], label="Examples")
-                with gr.Row():
-                    backbone = gr.Dropdown(list(SUPPORTED_BACKBONES), value="inception_v3", label="Backbone")
-                    preset = gr.Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
-                custom_layers = gr.Textbox("", label="Custom layers (LAYER=WEIGHT, …)",
-                                           placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=True)
-                with gr.Accordion("Settings", open=False):
+        with gr.Tab("DeepDream", id="dream") as dream_tab:
+            gr.Markdown(
+                "Gradient ascent on the image to maximise the activations of whole layers of a convnet, at successive "
+                "octaves (each 1.4× larger), re-injecting the detail lost by each upscale. Lower layers give "
+                "geometric patterns, higher layers object-like ones."
+            )
+            with gr.Row():
+                with gr.Column():
+                    dream_image = image_input("Image", elem_id="dream-image")
+                    gr.Examples([[examples[name]] for name in PHOTOS], inputs=[dream_image], label="Examples")
                     with gr.Row():
-                        octaves = gr.Slider(1, studio.MAX_OCTAVES, value=3, step=1, label="Octaves")
-                        octave_scale = gr.Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
+                        backbone = gr.Dropdown(list(SUPPORTED_BACKBONES), value="inception_v3", label="Backbone")
+                        preset = gr.Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
+                    custom_layers = gr.Textbox("", label="Custom layers (LAYER=WEIGHT, …)",
+                                               placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=True)
+                    with gr.Accordion("Settings", open=False):
+                        with gr.Row():
+                            octaves = gr.Slider(1, studio.MAX_OCTAVES, value=3, step=1, label="Octaves")
+                            octave_scale = gr.Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
+                        with gr.Row():
+                            iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=20, step=1, label="Iterations per octave")
+                            step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step",
+                                             info="mean change per pixel per step, in [-1, 1] units: 0.01 ≈ 1.3 grey levels")
+                        with gr.Row():
+                            jitter = gr.Slider(0, 64, value=0, step=1, label="Jitter (px)")
+                            tile_size = gr.Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
+                        with gr.Row():
+                            dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=512, step=32,
+                                                   label="Image size (longer side; larger inputs are downscaled)")
+                            dream_seed = seed_input()
+                        layer_balance = gr.Radio(["auto", "raw", "relative"], value="auto", label="Layer balance",
+                                                 info="relative: each weight is that layer's share, whatever its "
+                                                      "activation scale; raw: the Keras recipe's plain sum; auto: raw "
+                                                      "for the Keras recipe, relative otherwise")
+                        guide_image = image_input("Guide image (optional): dream towards its features")
+                    with gr.Accordion("Zoom animation", open=False):
+                        with gr.Row():
+                            zoom_frames = gr.Slider(2, 48, value=8, step=1, label="Frames")
+                            zoom_factor = gr.Slider(1.01, 1.3, value=1.05, step=0.01, label="Zoom per frame")
+                with gr.Column():
+                    dream_output = image_output("Dream", elem_id="dream-result")
+                    dream_info = gr.Markdown(elem_id="dream-info")
                     with gr.Row():
-                        iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=20, step=1, label="Iterations per octave")
-                        step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step",
-                                         info="mean change per pixel per step, in [-1, 1] units: 0.01 ≈ 1.3 grey levels")
-                    with gr.Row():
-                        jitter = gr.Slider(0, 64, value=0, step=1, label="Jitter (px)")
-                        tile_size = gr.Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
-                    with gr.Row():
-                        dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=512, step=32,
-                                               label="Image size (longer side; larger inputs are downscaled)")
-                        dream_seed = gr.Number(0, label="Random seed", precision=0)
-                    layer_balance = gr.Radio(["auto", "raw", "relative"], value="auto", label="Layer balance",
-                                             info="relative: each weight is that layer's share, whatever its "
-                                                  "activation scale; raw: the Keras recipe's plain sum; auto: raw "
-                                                  "for the Keras recipe, relative otherwise")
-                    guide_image = image_input("Guide image (optional): dream towards its features")
-                with gr.Accordion("Zoom animation", open=False):
-                    with gr.Row():
-                        zoom_frames = gr.Slider(2, 48, value=8, step=1, label="Frames")
-                        zoom_factor = gr.Slider(1.01, 1.3, value=1.05, step=0.01, label="Zoom per frame")
-            with gr.Column():
-                dream_output = image_output("Dream")
-                dream_info = gr.Markdown()
-                with gr.Row():
-                    dream_button = gr.Button("Dream", variant="primary")
-                    compare_button = gr.Button("Compare layers")
-                    zoom_button = gr.Button("Zoom animation")
-                    stop_dream = gr.Button("Stop")
-                    gr.DeepLinkButton()
-                compare_gallery = gr.Gallery(label="Low · mid · high layers", columns=3, height=300, format="png")
-                zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300)
+                        dream_button = gr.Button("Dream", variant="primary")
+                        compare_button = gr.Button("Compare layers")
+                        zoom_button = gr.Button("Zoom animation")
+                        stop_dream = gr.Button("Stop")
+                        gr.DeepLinkButton()
+                    compare_gallery = gr.Gallery(label="Low · mid · high layers (the layers are listed above)", columns=3,
+                                                 height=300, format="png", elem_id="dream-compare")
+                    zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300,
+                                           elem_id="dream-zoom")
 
-        dream_event = dream_button.click(
-            gpu(studio.dream, duration=300),
-            inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
-                    tile_size, guide_image, dream_seed, dream_side, layer_balance],
-            outputs=[dream_output, dream_info], api_name="deep_dream", **IMAGE_JOBS,
-        )
-        compare_event = compare_button.click(
-            gpu(studio.compare_layers, duration=300),
-            inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side],
-            outputs=[compare_gallery, dream_info], api_name="compare_layers", **IMAGE_JOBS,
-        )
-        zoom_event = zoom_button.click(
-            gpu(studio.zoom_animation, duration=300),
-            inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, octaves, iterations, step,
-                    dream_seed, dream_side],
-            outputs=[zoom_output, dream_info], api_name="dream_zoom", **IMAGE_JOBS,
-        )
-        stop_dream.click(None, cancels=[dream_event, compare_event, zoom_event])
+            on_run(dream_button, dream_info).then(
+                gpu(studio.dream, duration=300),
+                inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
+                        tile_size, guide_image, dream_seed, dream_side, layer_balance],
+                outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_info, **IMAGE_JOBS,
+            )
+            on_run(compare_button, dream_info).then(
+                gpu(studio.compare_layers, duration=300),
+                inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side],
+                outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_info,
+                **IMAGE_JOBS,
+            )
+            on_run(zoom_button, dream_info).then(
+                gpu(studio.zoom_animation, duration=300),
+                inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, octaves, iterations, step,
+                        dream_seed, dream_side],
+                outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_info, **IMAGE_JOBS,
+            )
+            wire_stop(stop_dream, "dream")
 
-    with gr.Tab("Style transfer", id="style"):
-        gr.Markdown(
-            "Gatys et al.: keep the content image's macrostructure (an upper VGG19 layer's activations) and the "
-            "style image's textures (Gram matrices of several layers), minimising α·content + β·style loss "
-            "(both relative errors, so β/α means the same on any network)."
-        )
-        with gr.Row():
-            with gr.Column():
-                with gr.Row():
-                    content_image = image_input("Content image")
-                    style_image = image_input("Style image")
-                gr.Examples([[examples[c], examples[s]] for c, s in
-                             [("astronaut", "swirls"), ("chelsea", "mosaic"), ("coffee", "brushstrokes"),
-                              ("rocket", "hubble_deep_field")]],
-                            inputs=[content_image, style_image], label="Examples")
-                with gr.Accordion("Second style (blend)", open=False):
-                    second_style = image_input("Second style image (optional)")
-                    gr.Examples([[examples[name]] for name in (*PAINTED_STYLES, "hubble_deep_field")],
-                                inputs=[second_style], label="Styles")
-                    second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
-                style_strength = gr.Slider(*studio.STYLE_STRENGTH_RANGE, value=studio.DEFAULT_STYLE_STRENGTH, step=0.1,
-                                           label="Style strength",
-                                           info="log₁₀ β/α: 0 = style and content weigh the same, 1 = style 10× "
-                                                "(default), 3 = 1000×; −1 keeps the photo nearly untouched")
-                with gr.Row():
-                    style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=100, step=1, label="Iterations")
-                    output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=384, step=32, label="Output size (px)")
-                with gr.Accordion("Settings", open=False):
-                    tv_weight = gr.Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
-                                          label="Smoothness (TV weight)", info="1: light; 10: visibly smoother; 100: flat")
+        with gr.Tab("Style transfer", id="style") as style_tab:
+            gr.Markdown(
+                "Gatys et al.: keep the content image's macrostructure (an upper VGG19 layer's activations) and the "
+                "style image's textures (Gram matrices of several layers), minimising α·content + β·style loss "
+                "(both relative errors, so β/α means the same on any network)."
+            )
+            with gr.Row():
+                with gr.Column():
                     with gr.Row():
-                        optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimiser")
-                        init = gr.Radio(["content", "noise", "style"], value="content", label="Start from")
-                        pooling = gr.Radio(["max", "avg"], value="max", label="Pooling")
+                        content_image = image_input("Content image", elem_id="style-content")
+                        style_image = image_input("Style image", elem_id="style-style")
+                    gr.Examples([[examples[c], examples[s]] for c, s in
+                                 [("astronaut", "swirls"), ("chelsea", "mosaic"), ("coffee", "brushstrokes"),
+                                  ("rocket", "hubble_deep_field")]],
+                                inputs=[content_image, style_image], label="Examples")
+                    with gr.Accordion("Second style (blend)", open=False):
+                        second_style = image_input("Second style image (optional)")
+                        gr.Examples([[examples[name]] for name in (*PAINTED_STYLES, "hubble_deep_field")],
+                                    inputs=[second_style], label="Styles")
+                        second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
+                    style_strength = gr.Slider(*studio.STYLE_STRENGTH_RANGE, value=studio.DEFAULT_STYLE_STRENGTH, step=0.1,
+                                               label="Style strength",
+                                               info="log₁₀ β/α: 0 = style and content weigh the same, 1 = style 10× "
+                                                    "(default), 3 = 1000×; −1 keeps the photo nearly untouched")
                     with gr.Row():
-                        multi_scale = gr.Slider(1, 3, value=1, step=1, label="Scales (coarse → fine)")
-                        style_scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
-                        style_seed = gr.Number(0, label="Random seed", precision=0)
-                    preserve_color = gr.Checkbox(False, label="Preserve the content's colours (luminance-only transfer)")
-            with gr.Column():
-                style_output = image_output("Result")
-                style_info = gr.Markdown()
-                with gr.Row():
-                    style_button = gr.Button("Paint", variant="primary")
-                    stop_style = gr.Button("Stop")
-                    gr.DeepLinkButton()
-                loss_plot = gr.Plot(label="Loss")
+                        style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=100, step=1, label="Iterations")
+                        output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=384, step=32, label="Output size (px)")
+                    with gr.Accordion("Settings", open=False):
+                        tv_weight = gr.Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
+                                              label="Smoothness (TV weight)", info="1: light; 10: visibly smoother; 100: flat")
+                        with gr.Row():
+                            optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimiser")
+                            init = gr.Radio(["content", "noise", "style"], value="content", label="Start from")
+                            pooling = gr.Radio(["max", "avg"], value="max", label="Pooling")
+                        with gr.Row():
+                            multi_scale = gr.Slider(1, 3, value=1, step=1, label="Scales (coarse → fine)")
+                            style_scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
+                            style_seed = seed_input()
+                        preserve_color = gr.Checkbox(False, label="Preserve the content's colours (luminance-only transfer)")
+                with gr.Column():
+                    style_output = image_output("Result", elem_id="style-result")
+                    style_info = gr.Markdown(elem_id="style-info")
+                    with gr.Row():
+                        style_button = gr.Button("Paint", variant="primary")
+                        stop_style = gr.Button("Stop")
+                        gr.DeepLinkButton()
+                    loss_plot = gr.LinePlot(x="step", y="log10 weighted loss", color="term", height=260,
+                                            label="Weighted losses (log₁₀) per step", elem_id="style-loss")
 
-        style_event = style_button.click(
-            gpu(studio.stylize, duration=300),
-            inputs=[content_image, style_image, second_style, second_weight, style_strength, tv_weight,
-                    style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale, pooling,
-                    style_seed],
-            outputs=[style_output, loss_plot, style_info], api_name="style_transfer", **IMAGE_JOBS,
-        )
-        stop_style.click(None, cancels=[style_event])
+            on_run(style_button, style_info).then(
+                gpu(studio.stylize, duration=300),
+                inputs=[content_image, style_image, second_style, second_weight, style_strength, tv_weight,
+                        style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale, pooling,
+                        style_seed],
+                outputs=[style_output, loss_plot, style_info], api_name="style_transfer", show_progress_on=style_info,
+                **IMAGE_JOBS,
+            )
+            wire_stop(stop_style, "style")
+
+    def remember_tab(selected: gr.SelectData):
+        # the selected tab becomes part of the session's state, so a "Share via Link" link reopens it
+        return gr.Tabs(selected=(text_tab, dream_tab, style_tab)[selected.index].id)
+
+    tabs.select(remember_tab, None, tabs, api_visibility="private", queue=False)
+    for image in (dream_image, guide_image, content_image, style_image, second_style):
+        image.upload(studio.check_upload, image, image, preprocess=False, api_visibility="private",
+                     concurrency_limit=None)  # queued: a gr.Warning reaches the page only through the queue
 
 demo.queue(max_size=studio.QUEUE_SIZE, default_concurrency_limit=1)
 

@@ -161,7 +161,11 @@ def test_style_transfer_streams_images_and_a_loss_curve(client, files):
     image, plot, info = job.result()
     assert len(updates) >= 3
     assert Image.open(image).size == (64, 43)
-    assert plot["type"] == "matplotlib" and "Random weights" in info
+    assert "Random weights" in info
+    # the loss curve's table: log10 of each weighted term per step; a term that is exactly 0 is left out
+    assert {row[1] for row in plot["data"]} >= {"total", "content", "style"}
+    assert sorted({row[0] for row in plot["data"]}) == list(range(1, 13))
+    assert all(-12 < row[2] < 12 for row in plot["data"])
     assert "Weighted losses at the start: content 0 · style" in info and "Weighted losses at the end" in info
 
 

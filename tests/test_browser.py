@@ -1,5 +1,6 @@
-"""A real browser (Debian's Chromium, driven by Playwright) opens the app, runs each tab with small
-settings and sees the output appear. Screenshots land in test-artifacts/browser/."""
+"""A real browser (Debian's Chromium, driven by Playwright) uses the app as a visitor does: runs each tab,
+watches the intermediate images stream in, stops jobs, shares links and reopens them. Screenshots land in
+test-artifacts/browser/."""
 
 import shutil
 
@@ -21,18 +22,31 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def app_url():
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser_context(app_url):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with running_app() as url, sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(120_000)
-        page.goto(url)
-        page.get_by_text("Conditioning text").wait_for()
-        yield page
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+        context.set_default_timeout(120_000)
+        yield context
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser_context, app_url):
+    page = browser_context.new_page()
+    page.goto(app_url)
+    page.get_by_text("Conditioning text").wait_for()
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +56,7 @@ def pictures(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pictures")
     Image.fromarray(skimage.data.chelsea()).resize((150, 100)).save(folder / "cat.png")
     Image.fromarray(skimage.data.coffee()).resize((120, 90)).save(folder / "coffee.png")
+    (folder / "notes.png").write_text("this is not a picture")
     return folder
 
 
@@ -55,43 +70,131 @@ def visible_panel(page):
     return page.locator("[role=tabpanel]:visible").first
 
 
-def test_text_tab_streams_three_columns(page):
+def text_of(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id}").inner_text()
+
+
+def share_and_reopen(page, browser_context):
+    """Clicks the visible tab's "Share via Link" and opens the copied link in a new page."""
+    visible_panel(page).get_by_role("button", name="Share via Link").click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('deep_link=')")
+    link = page.evaluate("navigator.clipboard.readText()")
+    reopened = browser_context.new_page()
+    reopened.goto(link)
+    reopened.locator("[role=tab][aria-selected=true]").wait_for()
+    return reopened
+
+
+def selected_tab(page) -> str:
+    return page.locator("[role=tab][aria-selected=true]").inner_text().strip()
+
+
+def test_text_tab_streams_and_walks_the_next_character_distribution(page, browser_context):
     page.get_by_role("tab", name="Text").click()
-    set_number(page, "Characters to generate", 60)
+    set_number(page, "Characters to generate", 200)
     page.get_by_role("button", name="Generate").click()
-    columns = [page.locator("label", has_text=label).locator("textarea") for label in ("T = 0.2", "T = 0.5", "T = 1.0")]
-    page.wait_for_function("el => el.value.length >= 60", arg=columns[0].element_handle())
-    assert [len(column.input_value()) for column in columns] == [60, 60, 60]
-    page.get_by_text("next character after the conditioning text").or_(page.locator("img[src*='data:image']")).first.wait_for()
+    columns = [page.locator(f"#text-out-{name} textarea") for name in ("low", "mid", "high")]
+    page.wait_for_function("el => el.value.length >= 200", arg=columns[0].element_handle())
+    assert [len(column.input_value()) for column in columns] == [200, 200, 200]
+    assert "Seed " in text_of(page, "text-info")  # a fresh seed, shown so it can be reused
+    # the next-character view opens on the first position where the model was unsure, and follows the slider
+    page.get_by_text("of the T = 0.5 text").wait_for()
+    first = text_of(page, "next-char-line")
+    assert first.startswith("Character ") and "of 200" in first
+    slider = page.locator("#next-char-position input[type=range]")
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")
+    page.wait_for_function("first => document.querySelector('#next-char-line').innerText !== first", arg=first)
+    assert page.locator("#next-char-plot canvas, #next-char-plot svg").count() >= 1
     page.screenshot(path=ARTIFACTS / "text.png", full_page=True)
 
+    reopened = share_and_reopen(page, browser_context)
+    assert selected_tab(reopened) == "Text"
+    assert reopened.locator("#text-out-mid textarea").input_value() == columns[1].input_value()
+    assert "Seed " in text_of(reopened, "text-info")
+    reopened.screenshot(path=ARTIFACTS / "text-reopened-from-link.png", full_page=True)
+    reopened.close()
 
-def test_deep_dream_tab_shows_the_dream(page, pictures):
+
+def test_text_stop_keeps_what_was_written(page):
+    page.get_by_role("tab", name="Text").click()
+    set_number(page, "Characters to generate", 2000)
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_function("() => document.querySelector('#text-out-low textarea').value.length >= 20")
+    visible_panel(page).get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped after").wait_for()
+    written = len(page.locator("#text-out-low textarea").input_value())
+    assert 20 <= written < 2000 and f"Stopped after {written} of 2000 characters" in text_of(page, "text-info")
+
+
+def test_a_non_image_upload_is_refused_at_once(page, pictures):
+    page.get_by_role("tab", name="DeepDream").click()
+    visible_panel(page).locator("input[type=file]").first.set_input_files(str(pictures / "notes.png"))
+    page.get_by_text("not an image").first.wait_for()
+
+
+def test_deep_dream_streams_visibly_stops_and_reopens_from_a_link(page, browser_context, pictures):
     page.get_by_role("tab", name="DeepDream").click()
     panel = visible_panel(page)
     panel.locator("input[type=file]").first.set_input_files(str(pictures / "cat.png"))
     panel.get_by_text("Settings", exact=True).click()
     set_number(page, "Octaves", 1)
-    set_number(page, "Iterations per octave", 2)
-    set_number(page, "Image size (longer side; larger inputs are downscaled)", 128)
+    set_number(page, "Iterations per octave", 100)
+    set_number(page, "Image size (longer side; larger inputs are downscaled)", 256)
     page.get_by_role("button", name="Dream", exact=True).click()
-    panel.get_by_text("Done in").wait_for()
-    assert panel.get_by_text("Random weights").count() >= 1  # said plainly next to the output
+    # while it runs, the intermediate image is on screen and the progress line sits in the info panel
+    page.locator("#dream-result img").wait_for()
+    page.locator("#dream-info", has_text="octave 1/1 · step").wait_for()  # the progress line, on the info panel only
+    assert page.locator("#dream-result img").is_visible()
+    page.screenshot(path=ARTIFACTS / "deepdream-running.png", full_page=True)
+    panel.get_by_role("button", name="Stop").click()
+    page.locator("#dream-info", has_text="Stopped after").wait_for()
+    assert "of 100 steps" in text_of(page, "dream-info") and page.locator("#dream-result img").is_visible()
+
+    set_number(page, "Iterations per octave", 3)
+    page.get_by_role("button", name="Dream", exact=True).click()
+    page.locator("#dream-info", has_text="Done in").wait_for()
+    assert "Random weights" in text_of(page, "dream-info") and "Seed " in text_of(page, "dream-info")
     page.screenshot(path=ARTIFACTS / "deepdream.png", full_page=True)
 
+    reopened = share_and_reopen(page, browser_context)
+    assert selected_tab(reopened) == "DeepDream"
+    reopened.locator("#dream-result img").wait_for()
+    assert reopened.locator("#dream-image img").count() == 1  # the input came back too
+    assert "Done in" in text_of(reopened, "dream-info")
+    reopened.screenshot(path=ARTIFACTS / "deepdream-reopened-from-link.png", full_page=True)
+    reopened.close()
 
-def test_style_tab_shows_the_result(page, pictures):
+
+def test_style_tab_stop_then_paint_at_once_finishes_and_reopens_from_a_link(page, browser_context, pictures):
     page.get_by_role("tab", name="Style transfer").click()
     panel = visible_panel(page)
     uploads = panel.locator("input[type=file]")
     uploads.nth(0).set_input_files(str(pictures / "cat.png"))
     uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
-    set_number(page, "Iterations", 4)
-    set_number(page, "Output size (px)", 64)
+    set_number(page, "Iterations", 400)
+    set_number(page, "Output size (px)", 128)
     set_number(page, "Style strength", 2)  # log10 β/α: style 100× the content
     page.get_by_role("button", name="Paint").click()
-    panel.get_by_text("Weighted losses at the end").wait_for()
-    info = panel.get_by_text("Weighted losses at the start").inner_text()
-    assert "content 0 · style" in info  # starting from the content image: no content loss yet
-    assert panel.get_by_text("Style strength β/α = 100").count() == 1
+    page.locator("#style-info", has_text="scale 1/1 · step").wait_for()
+    page.locator("#style-result img").wait_for()
+    page.screenshot(path=ARTIFACTS / "style-running.png", full_page=True)
+    # Stop, and Paint again at once (this used to leave the page on "Painting…" for minutes)
+    panel.get_by_role("button", name="Stop").click()
+    set_number(page, "Iterations", 4)
+    page.get_by_role("button", name="Paint").click()
+    page.locator("#style-info", has_text="Weighted losses at the end").wait_for(timeout=60_000)
+    info = text_of(page, "style-info")
+    assert "content 0 · style" in info and "Style strength β/α = 100" in info
+    assert page.locator("#style-loss canvas, #style-loss svg").count() >= 1
     page.screenshot(path=ARTIFACTS / "style.png", full_page=True)
+
+    reopened = share_and_reopen(page, browser_context)
+    assert selected_tab(reopened) == "Style transfer"
+    reopened.locator("#style-result img").wait_for()
+    assert reopened.locator("#style-content img").count() == 1 and reopened.locator("#style-style img").count() == 1
+    assert "Weighted losses at the end" in text_of(reopened, "style-info")
+    assert reopened.locator("#style-loss canvas, #style-loss svg").count() >= 1
+    reopened.screenshot(path=ARTIFACTS / "style-reopened-from-link.png", full_page=True)
+    reopened.close()

@@ -83,9 +83,58 @@ def test_long_prompts_are_refused_with_their_length_and_the_limit(char_tokenizer
 def test_the_text_handler_caps_the_prompt_and_takes_any_seed():
     with pytest.raises(gr.Error, match="100,000 characters; the limit is 2,000"):
         list(studio.generate_text("kant " * 20_000, length=10))
-    *texts, _, _ = list(studio.generate_text("kant", length=10, seed=1e30))[-1]
-    *same, _, _ = list(studio.generate_text("kant", length=10, seed=int(1e30) % 2**32))[-1]
-    assert texts == same and len(texts[0]) == 10
+    *texts, _, info, _ = list(studio.generate_text("kant", length=10, seed=1e30))[-1]
+    *same, _, _, _ = list(studio.generate_text("kant", length=10, seed=int(1e30) % 2**32))[-1]
+    assert texts == same and len(texts[0]) == 10 and f"Seed {int(1e30) % 2**32}" in info
     for seed in ("abc", float("nan"), float("inf")):
         with pytest.raises(gr.Error, match="seed must be a whole number"):
             list(studio.generate_text("kant", length=10, seed=seed))
+
+
+def test_every_run_draws_a_fresh_seed_unless_one_is_given_and_says_which():
+    runs = [list(studio.generate_text("kant", length=30))[-1] for _ in range(2)]
+    assert runs[0][:3] != runs[1][:3]
+    seed = int(runs[0][4].split("Seed ")[1].split()[0])
+    again = list(studio.generate_text("kant", length=30, seed=seed))[-1]
+    assert again[:3] == runs[0][:3]  # the reported seed reproduces the texts
+
+
+def test_the_next_character_view_opens_where_the_model_was_unsure_and_walks_the_text():
+    *texts, _, _, walk = list(studio.generate_text("the jubilation reached its climax when kant", length=120,
+                                                   seed=3))[-1]
+    assert walk["text"] == texts[1] and walk["probs"].shape[0] == 120
+    unsure = studio.first_unsure_position(walk)
+    assert walk["probs"][unsure].max() < studio.UNSURE and (walk["probs"][:unsure].max(dim=-1).values >= studio.UNSURE).all()
+    slider, line, table = studio.next_character_at(walk)
+    assert slider.value == unsure + 1 and f"Character {unsure + 1} of 120" in line
+    slider, line, table = studio.next_character_at(walk, 50)
+    assert "Character 50 of 120" in line and len(table) == 36
+    # the table at a position is the distribution the model gave there, reweighted at each temperature
+    top = table[table["temperature"] == "T = 1.0"]["probability"].max()
+    assert abs(top - float(walk["probs"][49].max())) < 1e-4
+
+
+def test_stop_ends_text_generation_and_says_how_far_it_got():
+    import threading
+    from types import SimpleNamespace
+
+    visitor = SimpleNamespace(session_hash="visitor-1")
+    updates = []
+    run = threading.Thread(target=lambda: updates.extend(studio.generate_text("kant", length=2000, request=visitor)))
+    run.start()
+    while not updates or not updates[-1][0]:
+        threading.Event().wait(0.05)
+    studio.stop_button("text")(visitor)
+    run.join(timeout=30)
+    written = len(updates[-1][0])
+    assert written < 2000 and f"Stopped after {written} of 2000 characters" in updates[-1][4]
+
+
+def test_a_user_error_is_one_log_line_not_a_traceback(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="genmods.studio"), pytest.raises(gr.Error) as raised:
+        list(studio.generate_text("   ", length=20))
+    assert raised.value.print_exception is False  # Gradio prints no traceback for it
+    assert [r.getMessage() for r in caplog.records if r.name == "genmods.studio"] == [
+        "refused: The conditioning text is empty: type a few words for the model to continue."]

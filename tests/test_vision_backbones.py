@@ -11,7 +11,8 @@ def hub(monkeypatch):
     """timm's Hub download, simulated: fails while `hub.down`, otherwise returns a model marked as downloaded."""
 
     class Hub:
-        down = True
+        down = True  # downloads fail
+        reachable = True  # the quick reachability check answers
         attempts = 0
 
     real_create = timm.create_model
@@ -32,6 +33,7 @@ def hub(monkeypatch):
     monkeypatch.setattr(backbones, "_hub_failures", {})
     monkeypatch.setattr(backbones, "_loaded", {})
     monkeypatch.setattr(backbones, "_extractors", backbones.OrderedDict())
+    monkeypatch.setattr(backbones, "_hub_reachable", lambda: Hub.reachable)
     return Hub
 
 
@@ -79,3 +81,16 @@ def test_the_extractor_takes_pixels_and_normalises_inside():
     with torch.no_grad():
         expected = model.features[:2]((pixels - mean) / std)
         assert torch.allclose(extractor(pixels)["conv1_1"], expected, atol=1e-5)
+
+
+def test_an_unreachable_hub_is_learnt_once_for_every_backbone(hub):
+    hub.reachable = False
+    for name in ("vgg16", "vgg19", "resnet50"):
+        _, info = backbones.load_backbone(name)
+        assert not info.pretrained and "cannot be reached" in info.warning
+    assert hub.attempts == 0  # no backbone spent a download's retries finding out
+    hub.reachable, hub.down = True, False
+    failed_at, reason = backbones._hub_failures[backbones.HUB]
+    backbones._hub_failures[backbones.HUB] = (failed_at - 61, reason)
+    _, info = backbones.load_backbone("vgg16")
+    assert info.pretrained and hub.attempts == 1 and backbones.HUB not in backbones._hub_failures

@@ -361,16 +361,19 @@ def zoom(image: Image.Image, factor: float) -> Image.Image:
     return image.resize((width, height), Image.Resampling.BICUBIC, box=(left, top, left + crop_w, top + crop_h))
 
 
-def dream_zoom(image, *, frames: int = 8, zoom_factor: float = 1.05, callback=None, **dream_kwargs) -> list[Image.Image]:
+def dream_zoom(image, *, frames: int = 8, zoom_factor: float = 1.05, callback=None, step_callback=None,
+               **dream_kwargs) -> list[Image.Image]:
     """Frames of an endless zoom: each frame is dreamed from the previous one, slightly zoomed in.
-    Export with `diffusers.utils.export_to_gif` or `export_to_video` (see `save_animation`)."""
+    `callback(done, total, result)` after each frame; `step_callback` is each frame's `deep_dream` callback
+    (it may raise to stop between steps). Export with `diffusers.utils.export_to_gif` or `export_to_video`
+    (see `save_animation`)."""
     if frames < 1:
         raise ValueError("frames must be at least 1")
     current = load_image(image, max_side=dream_kwargs.pop("max_side", DEFAULT_MAX_SIDE)).image
     seed = dream_kwargs.pop("seed", 0)
     result_frames = []
     for index in range(frames):
-        result = deep_dream(current, seed=seed + index, **dream_kwargs)
+        result = deep_dream(current, seed=seed + index, callback=step_callback, **dream_kwargs)
         result_frames.append(result.image)
         if callback is not None:
             callback(index + 1, frames, result)

@@ -21,13 +21,14 @@ class ImageInput(gr.Image):
                 with Image.open(payload.path) as image:
                     check_pixel_count(image)
             except ImageInputError as error:
-                raise gr.Error(str(error)) from None
+                raise gr.Error(str(error), print_exception=False) from None
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
                 pass  # an SVG, or not an image: Gradio's own preprocess decides below
         try:
             return super().preprocess(payload)
         except Exception:
-            raise gr.Error("This file is not an image we can read: upload a PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
+            raise gr.Error("This file is not an image we can read: upload a PNG, JPEG, WebP, BMP, GIF or TIFF.",
+                           print_exception=False) from None
 
 
 def image_input(label, **kwargs) -> ImageInput:
@@ -35,7 +36,7 @@ def image_input(label, **kwargs) -> ImageInput:
     return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], height=300, **kwargs)
 
 
-def image_output(label) -> gr.Image:
+def image_output(label, **kwargs) -> gr.Image:
     """A result image, downloadable as lossless PNG."""
     return gr.Image(label=label, type="pil", format="png", interactive=False, height=360,
-                    buttons=["download", "fullscreen"])
+                    buttons=["download", "fullscreen"], **kwargs)

@@ -1,14 +1,12 @@
-"""The two plots the app shows: the reweighted next-character distribution, and a loss curve."""
+"""The tables behind the app's two plots (native Gradio line plots, drawn by the browser): the reweighted
+next-character distribution, and the loss curve of style transfer."""
 
-import matplotlib
+import math
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
+import pandas as pd
+import torch
 
-from ..text.sampling import reweight_distribution, temperature_label  # noqa: E402
+from ..text.sampling import reweight_distribution, temperature_label
 
 VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
 
@@ -30,18 +28,10 @@ def next_character_table(probs: torch.Tensor, tokenizer, temperatures, top: int 
     return pd.DataFrame(rows)
 
 
-def loss_figure(history: list[dict]):
-    """Weighted content, style and TV losses and their total, per step, on a log scale."""
-    figure, axis = plt.subplots(figsize=(6, 3), dpi=100)
-    steps = np.array([h.get("step", index + 1) for index, h in enumerate(history)])
-    for key in ("total", "content", "style", "tv"):
-        values = np.array([max(h[key], 1e-12) for h in history])
-        axis.plot(steps, values, label=key, linewidth=2 if key == "total" else 1)
-    axis.set_yscale("log")
-    axis.set_xlabel("step")
-    axis.set_ylabel("weighted loss")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+def loss_table(history: list[dict]) -> pd.DataFrame:
+    """Weighted content, style and TV losses and their total per step, as log₁₀ for a native line plot (the
+    terms span orders of magnitude). A term that is exactly 0 (the content loss of the starting canvas,
+    TV switched off) has no logarithm and is left out rather than drawn at some tiny floor."""
+    rows = [{"step": h.get("step", index + 1), "term": key, "log10 weighted loss": round(math.log10(h[key]), 4)}
+            for index, h in enumerate(history) for key in ("total", "content", "style", "tv") if h[key] > 0]
+    return pd.DataFrame(rows, columns=["step", "term", "log10 weighted loss"])

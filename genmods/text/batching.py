@@ -5,7 +5,8 @@ streams. So each visitor's handler submits a `TextRequest` here and follows it; 
 every request that is waiting (or arrives within `window` seconds of the first) and serves them
 together with `generate_requests`: one `generate()` whose rows are prompts × temperatures, each request
 with its own seed, length, Stop and time limit. Requests that arrive while a batch runs go into the
-next one; two workers let a second batch start while a long one is still running.
+next one. One worker by default: on a small CPU two concurrent batches only slow each other down
+(benchmarks/serving_load.py).
 """
 
 import logging

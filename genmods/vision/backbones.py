@@ -132,6 +132,22 @@ _hub_failures: dict[str, tuple[float, str]] = {}  # backbone → (time.monotonic
 _loading = threading.Lock()
 
 
+HUB = "*"  # the key of a failure of the Hub itself, shared by every backbone
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick request to the Hub, so that an offline machine learns it once, in seconds, instead of each
+    backbone's download retrying for about a minute under a bare spinner."""
+    import httpx
+    from huggingface_hub import constants
+
+    try:
+        httpx.head(constants.ENDPOINT, timeout=timeout, follow_redirects=True)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
 def load_backbone(name: str, pretrained: bool = True, weights_file: str | None = None) -> tuple[nn.Module, WeightsInfo]:
     """A timm classifier in eval mode, frozen, on the default device, with where its weights came from.
 
@@ -157,7 +173,10 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
         if hub_offline():
             return _random_backbone(name), WeightsInfo(False, f"`HF_HUB_OFFLINE` is set, so the pretrained {name} "
                                                               "weights were not downloaded")
-        failed = _hub_failures.get(name)
+        failed = _hub_failures.get(name) or _hub_failures.get(HUB)
+        if failed is None and not _hub_reachable():
+            failed = _hub_failures[HUB] = (time.monotonic(), "the Hugging Face Hub cannot be reached from this machine")
+            logger.warning("%s; every backbone uses random weights for %.0f s", failed[1], hub_retry_seconds())
         if failed is not None and time.monotonic() - failed[0] < hub_retry_seconds():
             wait = hub_retry_seconds() - (time.monotonic() - failed[0])
             return _random_backbone(name), WeightsInfo(False, f"{failed[1]}; trying again in {wait:.0f} s")
@@ -169,6 +188,7 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
             _hub_failures[name] = (time.monotonic(), reason)
             return _random_backbone(name), WeightsInfo(False, reason)
         _hub_failures.pop(name, None)
+        _hub_failures.pop(HUB, None)
         cfg = model.pretrained_cfg
         info = WeightsInfo(True, f"pretrained ImageNet weights ({cfg.get('hf_hub_id') or cfg.get('url')})")
         _loaded[key] = _prepared(model), info
