@@ -314,15 +314,3 @@ def follow(request: TextRequest, serve=None, timeout: float = 120.0):
         request.stop.set()
         if thread is not None:
             thread.join()
-
-
-@torch.no_grad()
-def next_character_distribution(model, tokenizer, prompt: str) -> tuple[torch.Tensor, PreparedPrompt]:
-    """p(next character | conditioning text): softmax of the model's last logits, shape (vocab,)."""
-    prepared = prepare_prompt(tokenizer, prompt)
-    logits = model(input_ids=prepared.input_ids.to(model.device), use_cache=False).logits[0, -1]
-    probs = torch.softmax(logits.float(), dim=-1).cpu()
-    if tokenizer.pad_token_id is not None:
-        probs[tokenizer.pad_token_id] = 0.0  # never a character of text
-        probs = probs / probs.sum()
-    return probs, prepared
