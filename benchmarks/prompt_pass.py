@@ -55,27 +55,27 @@ def main():
     for length in args.lengths:
         text = (SEED_TEXT + " ") * (length // len(SEED_TEXT) + 1)
         ids = prepare_prompt(tokenizer, text[:length]).input_ids
-        embeds = model.embed(ids).detach()
+        embeds = model.model.embed(ids).detach()
 
         def native():
             with torch.backends.mkldnn.flags(enabled=False):
-                model.lstm(embeds)
+                model.model.lstm(embeds)
 
         def chunked():
             state = None
             with torch.backends.mkldnn.flags(enabled=False):
                 for start in range(0, length, 128):
-                    _, state = model.lstm(embeds[:, start:start + 128], state)
+                    _, state = model.model.lstm(embeds[:, start:start + 128], state)
 
         def old_app_path():  # the distribution's forward pass, then generate()'s prefill of the same prompt
             model(input_ids=ids, use_cache=False)
             model.generate(input_ids=ids, max_new_tokens=1, do_sample=False)
 
         ways = {
-            "nn.LSTM (oneDNN)": lambda: model.lstm(embeds),
+            "nn.LSTM (oneDNN)": lambda: model.model.lstm(embeds),
             "nn.LSTM, oneDNN off": native,
             "chunks of 128, oneDNN off": chunked,
-            "step loop (lstm_cell)": lambda: model._run_steps(embeds, None, None),
+            "step loop (lstm_cell)": lambda: model.model._run_steps(embeds, None, None, all_layers=False),
             "old app path, long-lived thread": old_app_path,
             "ours: _prompt_state": lambda: _prompt_state(model, prepare_prompt(tokenizer, text[:length])),
         }
@@ -96,7 +96,7 @@ def main():
         thread.start()
         thread.join()
         results.update(worker_results)
-        results["nn.LSTM, fresh thread per call"] = min(in_thread(lambda: model.lstm(embeds)) for _ in range(args.repeat))
+        results["nn.LSTM, fresh thread per call"] = min(in_thread(lambda: model.model.lstm(embeds)) for _ in range(args.repeat))
         results["old app path, fresh thread"] = min(in_thread(old_app_path) for _ in range(args.repeat))
         baseline = results["old app path, fresh thread"]
         print(f"\n{length} characters (seconds, best of {args.repeat}; ratio = time / old app path)")

@@ -39,23 +39,23 @@ def sample(logits, temperatures):
 @torch.no_grad()
 def bare_nn_lstm(model, ids, new, temperatures, onednn: bool):
     with torch.backends.mkldnn.flags(enabled=onednn):
-        output, state = model.lstm(model.embed(ids))
+        output, state = model.model.lstm(model.model.embed(ids))
         token = sample(model.lm_head(output[:, -1]), temperatures)
         for _ in range(new - 1):
-            output, state = model.lstm(model.embed(token), state)
+            output, state = model.model.lstm(model.model.embed(token), state)
             token = sample(model.lm_head(output[:, -1]), temperatures)
 
 
 @torch.no_grad()
 def bare_lstm_cell(model, ids, new, temperatures):
-    lstm, layers = model.lstm, model.config.num_hidden_layers
+    lstm, layers = model.model.lstm, model.config.num_hidden_layers
     weights = [(getattr(lstm, f"weight_ih_l{i}"), getattr(lstm, f"weight_hh_l{i}"), getattr(lstm, f"bias_ih_l{i}"),
                 getattr(lstm, f"bias_hh_l{i}")) for i in range(layers)]
-    output, (h, c) = lstm(model.embed(ids))
+    output, (h, c) = lstm(model.model.embed(ids))
     h, c = list(h), list(c)
     token = sample(model.lm_head(output[:, -1]), temperatures)
     for _ in range(new - 1):
-        x = model.embed(token[:, 0])
+        x = model.model.embed(token[:, 0])
         for i in range(layers):
             h[i], c[i] = torch.lstm_cell(x, (h[i], c[i]), *weights[i])
             x = h[i]

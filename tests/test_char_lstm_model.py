@@ -75,7 +75,7 @@ def test_greedy_generate_equals_naive_prefix_rerun(char_model, char_tokenizer):
 
 def test_generate_takes_one_lstm_step_per_new_character(char_model, char_tokenizer):
     lengths = []
-    hook = char_model.embed.register_forward_hook(lambda module, inputs, output: lengths.append(inputs[0].shape[1]))
+    hook = char_model.get_input_embeddings().register_forward_hook(lambda module, inputs, output: lengths.append(inputs[0].shape[1]))
     try:
         char_model.generate(input_ids=ids(char_tokenizer, PROMPT), max_new_tokens=10, do_sample=False)
     finally:
@@ -256,3 +256,121 @@ def test_temperatures_are_written_one_way():
     from genmods.text.sampling import temperature_label
 
     assert [temperature_label(t) for t in (0.2, 1, 1.0, 0.25, 3)] == ["T = 0.2", "T = 1.0", "T = 1.0", "T = 0.25", "T = 3.0"]
+
+
+# transformers' conventions that its GenerationTesterMixin (run by hand, see README) and ModelTesterMixin check;
+# each of these failed before the model followed them.
+
+
+@pytest.mark.parametrize("mode", ["greedy", "sample", "beam"])
+def test_generate_dict_outputs_carry_every_layers_hidden_states(char_model, char_tokenizer, mode):
+    """generate(output_hidden_states=True, return_dict_in_generate=True): per step, the embeddings and each layer."""
+    x = ids(char_tokenizer, PROMPT)
+    options = {"greedy": {}, "sample": {"do_sample": True}, "beam": {"num_beams": 2}}[mode]
+    out = char_model.generate(input_ids=x, max_new_tokens=3, output_hidden_states=True, output_scores=True,
+                              return_dict_in_generate=True, **options)
+    config = char_model.config
+    rows = 2 if mode == "beam" else 1
+    assert len(out.hidden_states) == 3  # one entry per generated character
+    for step, per_layer in enumerate(out.hidden_states):
+        length = x.shape[1] if step == 0 else 1
+        assert len(per_layer) == config.num_hidden_layers + 1
+        assert per_layer[0].shape == (rows, length, config.embedding_size)
+        assert all(h.shape == (rows, length, config.hidden_size) for h in per_layer[1:])
+
+
+def test_hidden_states_are_the_embeddings_then_each_layer(char_model, char_tokenizer):
+    x = ids(char_tokenizer, PROMPT)
+    out = char_model(input_ids=x, output_hidden_states=True)
+    assert torch.equal(out.hidden_states[0], char_model.get_input_embeddings()(x))
+    whole, _ = char_model.model.lstm(out.hidden_states[0])
+    torch.testing.assert_close(out.hidden_states[-1], whole)  # the last layer, as one fused call computes it
+    torch.testing.assert_close(out.logits, char_model.lm_head(out.hidden_states[-1]))
+    assert char_model(input_ids=x).hidden_states is None  # not returned unasked
+    padded = torch.cat([torch.full((1, 2), char_tokenizer.pad_token_id), x], dim=1)
+    masked = char_model(input_ids=padded, attention_mask=(padded != char_tokenizer.pad_token_id).long(),
+                        output_hidden_states=True)  # the step path returns every layer too
+    assert len(masked.hidden_states) == len(out.hidden_states)
+    for whole_pass, step_pass in zip(out.hidden_states[1:], masked.hidden_states[1:]):
+        torch.testing.assert_close(step_pass[:, 2:], whole_pass, atol=1e-5, rtol=1e-5)
+
+
+def test_prepare_inputs_for_generation_passes_other_arguments_to_forward(char_model, char_tokenizer):
+    x = ids(char_tokenizer, PROMPT)
+    inputs = char_model.prepare_inputs_for_generation(x, is_first_iteration=True, use_cache=True,
+                                                      output_hidden_states=True, my_argument=7)
+    assert inputs["output_hidden_states"] is True and inputs["my_argument"] == 7
+    seen = []
+    hook = char_model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(kwargs), with_kwargs=True)
+    try:
+        char_model.generate(input_ids=x, max_new_tokens=2, output_hidden_states=True, return_dict_in_generate=True)
+    finally:
+        hook.remove()
+    assert len(seen) == 2 and all(kwargs.get("output_hidden_states") for kwargs in seen)
+
+
+@pytest.mark.parametrize("old_name", ["past_key_values", "cache_params"])
+def test_old_cache_argument_names_still_carry_the_state_with_a_warning(char_model, char_tokenizer, old_name):
+    x = ids(char_tokenizer, PROMPT)
+    first = char_model(input_ids=x[:, :-1], use_cache=True)
+    expected = char_model(input_ids=x).logits[:, -1]
+    with pytest.warns(FutureWarning, match=f"`{old_name}` is deprecated"):
+        out = char_model(input_ids=x[:, -1:], **{old_name: first.cache})
+    torch.testing.assert_close(out.logits[:, -1], expected)
+    assert not torch.allclose(char_model(input_ids=x[:, -1:]).logits[:, -1], expected)  # the state matters here
+
+
+def test_base_model_is_the_lstm_without_its_head(char_model, saved_char_model):
+    from transformers import AutoModel
+
+    from genmods.text import CharLSTMModel
+
+    assert char_model.base_model is char_model.model
+    assert isinstance(char_model.model, CharLSTMModel)
+    base = AutoModel.from_pretrained(saved_char_model)
+    assert isinstance(base, CharLSTMModel)
+    assert torch.equal(base.embed.weight, char_model.model.embed.weight)
+
+
+def test_checkpoints_from_before_the_base_model_still_load(char_model, tmp_path):
+    """Weights saved as embed.* / lstm.* (the shipped layout until the base model existed) load by both routes."""
+    from safetensors.torch import save_file
+
+    old = {(k[len("model."):] if k.startswith("model.") else k): v.contiguous() for k, v in char_model.state_dict().items()}
+    assert "embed.weight" in old and "lm_head.weight" in old
+    char_model.config.save_pretrained(tmp_path)
+    save_file(old, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    loaded = CharLSTMForCausalLM.from_pretrained(tmp_path)
+    resumed = CharLSTMForCausalLM(char_model.config)
+    resumed.load_state_dict(old)  # what accelerate's load_state does with a training checkpoint
+    for model in (loaded, resumed):
+        for name, tensor in char_model.state_dict().items():
+            assert torch.equal(model.state_dict()[name], tensor), name
+
+
+def test_generate_continues_from_a_returned_cache(char_model, char_tokenizer):
+    """A recurrent state does not record which characters it has absorbed: the returned cache holds the state
+    before the last generated character, so continuing feeds that character (and any new ones)."""
+    x = ids(char_tokenizer, PROMPT)
+    whole = char_model.generate(input_ids=x, max_new_tokens=8, do_sample=False)
+    first = char_model.generate(input_ids=x, max_new_tokens=5, do_sample=False, return_dict_in_generate=True)
+    rest = char_model.generate(input_ids=first.sequences[:, -1:], cache=first.cache, max_new_tokens=3, do_sample=False)
+    assert torch.equal(torch.cat([first.sequences, rest[:, 1:]], dim=1), whole)
+
+
+@pytest.mark.filterwarnings("ignore:The tensor attributes self.model.lstm._flat_weights")  # nn.LSTM's own cache
+def test_torch_export_of_forward_matches_eager(char_model, char_tokenizer):
+    """torch.export traces forward (no data-dependent branch): logits and carried state equal eager ones."""
+    x = ids(char_tokenizer, PROMPT)
+    padded = torch.cat([torch.full((1, 3), char_tokenizer.pad_token_id), x], dim=1)
+    state = char_model(input_ids=x[:, :5], use_cache=False).state
+    for kwargs in (
+        {"input_ids": x, "use_cache": False},
+        {"input_ids": x, "state": state, "use_cache": False},
+        {"input_ids": padded, "attention_mask": (padded != char_tokenizer.pad_token_id).long(), "use_cache": False},
+    ):
+        with torch.no_grad():
+            exported = torch.export.export(char_model, (), kwargs=kwargs)
+        out, eager = exported.module()(**kwargs), char_model(**kwargs)
+        torch.testing.assert_close(out.logits, eager.logits)
+        torch.testing.assert_close(out.state, eager.state)

@@ -5,18 +5,20 @@ files and copy the three self-contained source files next to the weights, so the
 `AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)` where genmods is not installed.
 """
 
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
 from .configuration_charlstm import CharLSTMConfig
-from .modeling_charlstm import CharLSTMCausalLMOutput, CharLSTMForCausalLM
+from .modeling_charlstm import CharLSTMCausalLMOutput, CharLSTMForCausalLM, CharLSTMModel
 from .tokenization_charlstm import CharTokenizer
 
 AutoConfig.register(CharLSTMConfig.model_type, CharLSTMConfig, exist_ok=True)
+AutoModel.register(CharLSTMConfig, CharLSTMModel, exist_ok=True)
 AutoModelForCausalLM.register(CharLSTMConfig, CharLSTMForCausalLM, exist_ok=True)
 AutoTokenizer.register(CharLSTMConfig, slow_tokenizer_class=CharTokenizer, exist_ok=True)
 
 CharLSTMConfig.register_for_auto_class()
+CharLSTMModel.register_for_auto_class("AutoModel")
 CharLSTMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 CharTokenizer.register_for_auto_class("AutoTokenizer")
 
-__all__ = ["CharLSTMConfig", "CharLSTMForCausalLM", "CharLSTMCausalLMOutput", "CharTokenizer"]
+__all__ = ["CharLSTMConfig", "CharLSTMModel", "CharLSTMForCausalLM", "CharLSTMCausalLMOutput", "CharTokenizer"]
