@@ -272,3 +272,113 @@ def test_weights_must_be_finite_and_non_negative(content, style):
     for bad in (dict(style_weight=float("nan")), dict(tv_weight=-1.0), dict(content_weight=float("inf"))):
         with pytest.raises(ValueError, match="finite number"):
             style_transfer(content, style, **FAST, **bad)
+
+
+# ---------------------------------------------------------------------------------------- style by region
+
+def _stripes(size=96):
+    """Black and white vertical stripes, 4 px: a style of hard, high-frequency edges."""
+    x = (np.arange(size) // 4) % 2
+    return Image.fromarray(np.repeat(np.tile(x * 255, (size, 1))[..., None], 3, axis=2).astype(np.uint8))
+
+
+def _smooth(size=96):
+    """A soft red-to-green ramp: a style with no edges at all."""
+    ramp = np.linspace(0, 1, size)[None, :].repeat(size, 0)
+    return Image.fromarray((np.stack([ramp, 1 - ramp, 0.2 + 0 * ramp], axis=2) * 255).astype(np.uint8))
+
+
+def _half_masks(width, height):
+    left = np.zeros((height, width), np.uint8)
+    left[:, : width // 2] = 255
+    return [Image.fromarray(left), Image.fromarray(255 - left)]
+
+
+def test_each_masked_half_takes_its_own_style(content):
+    """Gatys et al. 2017: with a half-and-half mask, each half's Gram statistics end closer to its own style."""
+    from genmods.style import guided_gram_matrix, mask_at
+
+    styles = [_stripes(), _smooth()]
+    result = style_transfer(content, styles, masks=_half_masks(*content.size), image_size=64, iterations=40,
+                            style_weight=100.0, pretrained=False, precision="fp32")
+    extractor = feature_extractor("vgg19", STYLE_LAYERS, pretrained=False, precision="fp32")
+    with torch.no_grad():
+        features = extractor(extractor.to_pixels(result.image), full_precision=True)
+        grams = [{n: gram_matrix(f) for n, f in extractor(extractor.to_pixels(s.resize((64, 64))),
+                                                           full_precision=True).items()} for s in styles]
+        width, height = result.image.size
+        for own, other, columns in ((0, 1, slice(0, width // 2)), (1, 0, slice(width // 2, width))):
+            half = torch.zeros(1, 1, height, width)
+            half[..., columns] = 1
+            def error(target):
+                return sum(relative_squared_error(guided_gram_matrix(features[n], mask_at(half, features[n])),
+                                                  target[n]).item() for n in STYLE_LAYERS)
+            assert error(grams[own]) < error(grams[other]), f"half {own} is closer to style {other}"
+
+
+def test_guided_gram_of_an_all_ones_mask_is_the_gram():
+    from genmods.style import guided_gram_matrix
+
+    activations = torch.randn(1, 5, 6, 7)
+    torch.testing.assert_close(guided_gram_matrix(activations, torch.ones(1, 1, 6, 7)), gram_matrix(activations))
+
+
+def test_outside_every_mask_the_content_is_kept(content, style):
+    width, height = content.size
+    region = np.zeros((height, width), np.uint8)
+    region[: height // 2] = 255  # style the top half only
+    result = style_transfer(content, style, masks=[Image.fromarray(region)], image_size=96, iterations=15,
+                            style_weight=1000.0, pretrained=False)
+    out = np.asarray(result.image, np.float32)
+    original = np.asarray(content.resize(result.image.size, Image.Resampling.LANCZOS), np.float32)
+    bottom = slice(round(out.shape[0] * 0.75), None)  # clear of the feathered edge
+    assert np.abs(out[bottom] - original[bottom]).mean() < 1.0  # grey levels: untouched
+    assert np.abs(out[: out.shape[0] // 4] - original[: out.shape[0] // 4]).mean() > 5.0  # styled
+
+
+@pytest.mark.parametrize("masks,message", [
+    ("wrong-count", r"2 mask\(s\) for 1 style image"),
+    ("wrong-shape", "is 40×90 px but the image it paints is 96×80"),
+    ("empty", "Mask 1 is empty"),
+    ("full", "Mask 1 covers the whole image"),
+])
+def test_bad_masks_are_refused_with_a_clear_message(content, style, masks, message):
+    width, height = content.size
+    given = {"wrong-count": _half_masks(width, height), "wrong-shape": [Image.new("L", (40, 90), 255)],
+             "empty": [Image.new("L", (width, height), 0)], "full": [Image.new("L", (width, height), 255)]}[masks]
+    with pytest.raises(ValueError, match=message):
+        style_transfer(content, style, masks=given, **FAST)
+
+
+def test_a_brush_layer_with_transparency_is_a_mask(content):
+    """The app's painted layer: transparent outside, opaque strokes inside (any colour)."""
+    from genmods.vision.images import load_mask
+
+    layer = Image.new("RGBA", content.size, (0, 0, 0, 0))
+    layer.paste((255, 0, 0, 255), (0, 0, content.width // 2, content.height))
+    mask = load_mask(layer, content.size)
+    assert mask[:, : content.width // 2].min() == 1.0 and mask[:, content.width // 2 + 1 :].max() == 0.0
+
+
+# ---------------------------------------------------------------------------------------- continuing a run
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_ten_plus_ten_iterations_reach_what_twenty_reach(content, style, optimizer):
+    settings = dict(image_size=64, pretrained=False, precision="fp32", optimizer=optimizer)
+    whole = style_transfer(content, style, iterations=20, **settings)
+    first = style_transfer(content, style, iterations=10, **settings)
+    continued = style_transfer(content, style, iterations=10, init=first, **settings)
+    assert continued.start["total"] == pytest.approx(first.final["total"], rel=0.05)  # it starts where it stopped
+    # the optimiser's state goes along (L-BFGS's curvature pairs, Adam's moments): as if it had run on
+    assert continued.final["total"] == pytest.approx(whole.final["total"], rel=0.02)
+    assert continued.final["total"] < 0.9 * first.final["total"]
+    from_image = style_transfer(content, style, iterations=10, init=first.image, **settings)  # image only: restarts
+    assert from_image.final["total"] < first.final["total"]
+
+
+def test_init_accepts_an_image_and_refuses_an_unknown_name(content, style, tmp_path):
+    start = Image.new("RGB", content.size, (128, 128, 128))
+    result = style_transfer(content, style, init=start, iterations=1, image_size=64, pretrained=False)
+    assert result.start["tv"] == 0.0  # a flat grey canvas has no total variation
+    with pytest.raises(ValueError, match="init must be"):
+        style_transfer(content, style, init="photo", **FAST)

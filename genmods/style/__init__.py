@@ -8,14 +8,18 @@ style image's textures.
 `transfer` the optimisation: targets per scale, L-BFGS-B or Adam inside the pixel range, progress.
 """
 
-from .losses import content_loss, gram_matrix, relative_squared_error, style_loss, total_variation
+from .losses import (
+    content_loss, gram_matrix, guided_gram_matrix, mask_at, regional_style_loss, relative_squared_error, style_loss,
+    temporal_loss, total_variation,
+)
 from .transfer import (
     CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, StyleProgress,
-    StyleResult, normalise_blend, scale_sizes, style_transfer, with_chrominance_of,
+    StyleResult, TemporalTerm, normalise_blend, region_masks, scale_sizes, style_transfer, with_chrominance_of,
 )
 
 __all__ = [
     "CONTENT_LAYERS", "STYLE_LAYERS", "DEFAULT_CONTENT_WEIGHT", "DEFAULT_STYLE_WEIGHT", "DEFAULT_TV_WEIGHT",
     "StyleProgress", "StyleResult", "style_transfer", "gram_matrix", "content_loss", "style_loss",
     "relative_squared_error", "total_variation", "normalise_blend", "scale_sizes", "with_chrominance_of",
+    "guided_gram_matrix", "mask_at", "regional_style_loss", "temporal_loss", "TemporalTerm", "region_masks",
 ]

@@ -1,6 +1,8 @@
 """python -m genmods.style CONTENT STYLE OUTPUT [options] — neural style transfer from the command line.
 
-Several styles: repeat --style-image (with --style-blend weights) on top of STYLE.
+Several styles: repeat --style-image (with --style-blend weights) on top of STYLE. Style by region: one --mask
+per style image (white or opaque = the region that style paints; what no mask covers keeps the content).
+Continue a run: --init PREVIOUS_RESULT.png.
 """
 
 import argparse
@@ -35,7 +37,10 @@ def main(argv=None):
     parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--learning-rate", type=float, default=None, help="Adam only: pixels in [0, 1] per step (0.02)")
-    parser.add_argument("--init", choices=["content", "noise", "style"], default="content")
+    parser.add_argument("--init", default="content",
+                        help="content, noise, style, or an image file to start from (continue an earlier result)")
+    parser.add_argument("--mask", action="append", default=None,
+                        help="a region mask per style image, in order (STYLE first); white/opaque = inside")
     parser.add_argument("--preserve-color", action="store_true", help="luminance-only transfer")
     parser.add_argument("--multi-scale", type=int, default=1, help="number of coarse-to-fine scales")
     parser.add_argument("--style-scale", type=float, default=1.0)
@@ -56,6 +61,7 @@ def main(argv=None):
             args.content, [args.style, *args.style_image], style_blend=args.style_blend, image_size=args.image_size,
             content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
             optimizer=args.optimizer, iterations=args.iterations, learning_rate=args.learning_rate, init=args.init,
+            masks=args.mask,
             preserve_color=args.preserve_color, multi_scale=args.multi_scale, style_scale=args.style_scale,
             pooling=args.pooling, backbone=args.backbone, content_layers=args.content_layers,
             style_layers=args.style_layers, pretrained=args.pretrained, weights_file=args.weights_file,

@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..vision.backbones import WeightsInfo, feature_extractor
-from ..vision.images import DEFAULT_MAX_SIDE, load_image
-from .losses import content_loss, gram_matrix, style_loss, total_variation
+from ..vision.images import DEFAULT_MAX_SIDE, ImageInputError, load_image, load_mask
+from .losses import content_loss, gram_matrix, regional_style_loss, style_loss, temporal_loss, total_variation
 
 CONTENT_LAYERS = ("conv4_2",)
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -62,6 +62,47 @@ class StyleResult:
     start: dict = field(default_factory=dict)  # weighted losses of the starting canvas (against the first scale's targets)
     final: dict = field(default_factory=dict)  # weighted losses of the delivered image, as the optimiser last saw it
     notes: list[str] = field(default_factory=list)
+    # what `init=<this result>` needs to continue the run: the last scale's size and the optimiser's state
+    resume: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class TemporalTerm:
+    """Keeps a video frame close to the previous styled frame where the input did not change (`style_video`)."""
+
+    previous: Image.Image  # the previous frame's styled image
+    still: np.ndarray  # (height, width) in [0, 1]: 1 where the input frame equals the previous one
+    weight: float
+
+
+INIT_NAMES = ("content", "noise", "style")
+
+
+def region_masks(masks, count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """One painted region per style image (same order), each (height, width) in [0, 1] at `size`.
+    Refused: a different number of masks than styles, a mask of another shape, an empty or an all-covering one."""
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    if len(masks) != count:
+        raise ValueError(f"{len(masks)} mask(s) for {count} style image(s): give one mask per style image, in order.")
+    regions = []
+    for index, mask in enumerate(masks, start=1):
+        region = load_mask(mask, size, name=f"mask {index}")
+        if region.max() < 0.05:
+            raise ImageInputError(f"Mask {index} is empty: paint the region that style {index} should cover.")
+        if region.min() > 0.95:
+            raise ImageInputError(f"Mask {index} covers the whole image; paint only the region for style {index} "
+                                  "(without a mask a style covers everything).")
+        regions.append(region)
+    return regions
+
+
+def _feathered(region: torch.Tensor, side: int) -> torch.Tensor:
+    """A region's edge blurred over ~1 % of the image side, so a kept area meets the painted one without a seam."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    sigma = max(1.0, 0.01 * side)
+    kernel = 2 * round(3 * sigma) + 1
+    return gaussian_blur(region, [kernel, kernel], [sigma, sigma]).clamp(0, 1)
 
 
 def normalise_blend(weights, count: int) -> list[float]:
@@ -127,7 +168,8 @@ def _losses(objective, x, *, backward: bool, full_precision: bool) -> tuple[torc
 _EDGE = 0.5 / 255
 
 
-def run_lbfgs(objective, x: torch.Tensor, steps: int, on_step, history_size: int = LBFGS_HISTORY) -> torch.Tensor:
+def run_lbfgs(objective, x: torch.Tensor, steps: int, on_step, history_size: int = LBFGS_HISTORY,
+              state: dict | None = None) -> tuple[torch.Tensor, dict]:
     """L-BFGS with a strong-Wolfe line search over z, where pixels = sigmoid(z), evaluated in fp32.
 
     Why this shape: torch's L-BFGS has no bounds, and projecting the image back into [0, 1] between its
@@ -137,10 +179,14 @@ def run_lbfgs(objective, x: torch.Tensor, steps: int, on_step, history_size: int
     the line search has just evaluated it; the memo answers those from the last few evaluations, so an
     iteration costs about one evaluation. `on_step(pixels, losses, evaluations)` runs after each
     iteration with the accepted point's losses (it may raise to stop).
+    `state`: what a previous run returned (its exact z and curvature pairs): continuing it is the same as
+    having run on. Returns the pixels and that state.
     """
-    z = torch.logit(x.detach().clamp(_EDGE, 1 - _EDGE)).requires_grad_(True)
+    z = (state["z"] if state else torch.logit(x.detach().clamp(_EDGE, 1 - _EDGE))).clone().requires_grad_(True)
     solver = torch.optim.LBFGS([z], lr=1.0, max_iter=1, max_eval=20, history_size=history_size, tolerance_grad=-1,
                                tolerance_change=-1, line_search_fn="strong_wolfe")
+    if state:
+        solver.load_state_dict(state["solver"])
     memo: deque = deque(maxlen=4)  # (z, total, gradient, losses) of the latest evaluations
     current = {"evaluations": 0, "losses": None}  # evaluations in this iteration; losses at the latest point
 
@@ -159,18 +205,24 @@ def run_lbfgs(objective, x: torch.Tensor, steps: int, on_step, history_size: int
     for iteration in range(steps):
         # torch's first step is lr/|g|₁, a tiny move of the whole image in total; scale it so the first
         # iteration moves z by about 0.2 per pixel on average (~3 grey levels), then the curvature decides
-        solver.param_groups[0]["lr"] = 0.2 * z.numel() if iteration == 0 else 1.0
+        solver.param_groups[0]["lr"] = 0.2 * z.numel() if iteration == 0 and not state else 1.0
         solver.step(closure)
         closure()  # the accepted point: normally memoised already (and then the next step's first evaluation)
         evaluations, current["evaluations"] = current["evaluations"], 0
         on_step(torch.sigmoid(z.detach()), current["losses"], evaluations)
-    return torch.sigmoid(z.detach())
+    return torch.sigmoid(z.detach()), {"z": z.detach().clone(), "solver": solver.state_dict()}
 
 
-def run_adam(objective, x: torch.Tensor, steps: int, learning_rate: float, on_step, full_precision: bool) -> torch.Tensor:
-    """Adam on the pixels, projected back into [0, 1] after each step (a projection Adam tolerates)."""
-    x = x.detach().clone().requires_grad_(True)
+def run_adam(objective, x: torch.Tensor, steps: int, learning_rate: float, on_step, full_precision: bool,
+             state: dict | None = None) -> tuple[torch.Tensor, dict]:
+    """Adam on the pixels, projected back into [0, 1] after each step (a projection Adam tolerates).
+    `state`: what a previous run returned (its exact pixels and Adam's moment estimates; a fresh Adam's first
+    steps move every pixel by the full step). Returns the pixels and that state."""
+    x = (state["x"] if state else x.detach()).clone().requires_grad_(True)
     solver = torch.optim.Adam([x], lr=learning_rate)
+    if state:
+        solver.load_state_dict(state["solver"])
+        solver.param_groups[0]["lr"] = learning_rate
     for _ in range(steps):
         solver.zero_grad()
         _, losses = _losses(objective, x, backward=True, full_precision=full_precision)
@@ -178,7 +230,7 @@ def run_adam(objective, x: torch.Tensor, steps: int, learning_rate: float, on_st
         with torch.no_grad():
             x.clamp_(0, 1)
         on_step(x.detach(), losses, 1)  # losses of the image this step started from (Adam's one evaluation)
-    return x.detach()
+    return x.detach(), {"x": x.detach().clone(), "solver": solver.state_dict()}
 
 
 def style_transfer(
@@ -193,7 +245,9 @@ def style_transfer(
     optimizer: str = "lbfgs",
     iterations: int = 200,
     learning_rate: float | None = None,
-    init: str = "content",
+    init="content",
+    masks=None,
+    temporal: TemporalTerm | None = None,
     preserve_color: bool = False,
     multi_scale: int = 1,
     style_scale: float = 1.0,
@@ -220,7 +274,13 @@ def style_transfer(
     optimizer: "lbfgs" (on sigmoid-parametrised pixels, fp32) or "adam" (learning_rate in [0, 1] pixel units per step,
     default 0.02; runs under bf16 autocast where that is fast, per `precision`).
     style_scale: the style image is resized to style_scale × image_size before its Grams are taken.
-    init: "content", "noise" or "style". preserve_color: luminance-only transfer, content's colours kept.
+    init: "content", "noise" or "style", an image to start from, or a previous `StyleResult` to continue that
+    run (its image, and with Adam at the same size its moment estimates; settings may change in between).
+    masks: style by region (Gatys et al. 2017): one mask per style image, same order (images or arrays, white or
+    opaque = inside); style i is matched, through guided Gram matrices, only inside mask i. Where no mask
+    covers the image the content is kept untouched. Not combined with `style_blend`.
+    temporal: a `TemporalTerm` (video frames; see `style_video`).
+    preserve_color: luminance-only transfer, content's colours kept.
     """
     started = time.perf_counter()
     if not 32 <= image_size <= MAX_IMAGE_SIZE:
@@ -237,8 +297,8 @@ def style_transfer(
     for name, weight in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
         if not (np.isfinite(weight) and weight >= 0):
             raise ValueError(f"{name} must be a finite number ≥ 0")
-    if init not in ("content", "noise", "style"):
-        raise ValueError("init must be 'content', 'noise' or 'style'")
+    if isinstance(init, str) and init not in INIT_NAMES:
+        raise ValueError("init must be 'content', 'noise', 'style' or an image")
     if not 0.1 <= style_scale <= 4:
         raise ValueError("style_scale must be between 0.1 and 4")
     if multi_scale < 1:
@@ -248,15 +308,29 @@ def style_transfer(
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("Give at least one style image.")
+    if masks is not None and style_blend is not None:
+        raise ValueError("style_blend mixes the styles everywhere; with masks each style paints its own region: "
+                         "give one or the other.")
     blend = normalise_blend(style_blend, len(styles))
     style_loaded = [load_image(s, max_side=max(DEFAULT_MAX_SIDE, image_size), name="style image") for s in styles]
     notes = content_loaded.notes + [note for loaded in style_loaded for note in loaded.notes]
     content_image = content_loaded.image
     style_images = [loaded.image for loaded in style_loaded]
+    regions = None if masks is None else region_masks(masks, len(styles), content_image.size)
+    init_image, resume = None, {}
+    if isinstance(init, StyleResult):
+        init, resume = init.image, init.resume
+    if not isinstance(init, str):
+        init_loaded = load_image(init, max_side=max(DEFAULT_MAX_SIDE, image_size), name="starting image")
+        init_image, notes = init_loaded.image, notes + init_loaded.notes
+        ratio, content_ratio = init_image.width / init_image.height, content_image.width / content_image.height
+        if abs(ratio - content_ratio) > 0.02 * content_ratio:
+            notes.append(f"starting image ({init_image.width}×{init_image.height}) stretched to the content's shape")
     if preserve_color:
         original_content = content_image
         style_images = [match_luminance(s, content_image) for s in style_images]
         content_image = luminance(content_image)
+        init_image = None if init_image is None else luminance(init_image)
 
     content_layers, style_layers = tuple(content_layers), tuple(style_layers)
     layers = tuple(dict.fromkeys(content_layers + style_layers))
@@ -284,58 +358,87 @@ def style_transfer(
             # targets in full precision: computed once per scale, they anchor every later evaluation
             content_targets = {name: act for name, act in extractor(content_x, full_precision=True).items()
                                if name in content_layers}
-            style_grams = {name: 0.0 for name in style_layers}
             style_side = max(extractor.min_side, round(max(size) * style_scale))
-            for weight, style_image in zip(blend, style_images):
+            per_style = []  # each style image's Grams at this scale
+            for style_image in style_images:
                 features = extractor(extractor.to_pixels(_resized(style_image, style_side)), full_precision=True)
-                for name in style_layers:
-                    style_grams[name] = style_grams[name] + weight * gram_matrix(features[name])
+                per_style.append({name: gram_matrix(features[name]) for name in style_layers})
+            style_grams = {name: sum(w * grams[name] for w, grams in zip(blend, per_style)) for name in style_layers}
+        regions_x = free = None
+        if regions is not None:  # each style's region at this scale; what no region covers keeps the content
+            regions_x = [torch.from_numpy(np.array(Image.fromarray(r).resize(size[::-1], Image.Resampling.BILINEAR)))
+                         [None, None].to(content_x.device) for r in regions]
+            union = sum(regions_x).clamp(0, 1)
+            free = None if union.min() > 0.95 else _feathered(union, max(size))
+        anchor = None
+        if temporal is not None:
+            anchor = (extractor.to_pixels(temporal.previous.resize(size[::-1], Image.Resampling.LANCZOS)),
+                      F.interpolate(torch.from_numpy(temporal.still)[None, None].float(), size=size, mode="area")
+                      .to(content_x.device))
 
-        def objective(x, full_precision, content_targets=content_targets, style_grams=style_grams):
+        def painted(x, content_x=content_x, free=free):
+            """The image the objective sees and the run delivers: x, except where no region frees the pixels."""
+            return x if free is None else content_x + free * (x - content_x)
+
+        def objective(x, full_precision, content_targets=content_targets, style_grams=style_grams,
+                      regions_x=regions_x, per_style=per_style, anchor=anchor, painted=painted):
+            x = painted(x)
             features = extractor(x, full_precision=full_precision)
+            style = (style_loss(features, style_grams) if regions_x is None
+                     else regional_style_loss(features, list(zip(regions_x, per_style))))
             terms = {"content": content_weight * content_loss(features, content_targets),
-                     "style": style_weight * style_loss(features, style_grams),
+                     "style": style_weight * style,
                      "tv": tv_weight * total_variation(x)}
+            if anchor is not None:
+                terms["temporal"] = temporal.weight * temporal_loss(x, *anchor)
             return sum(terms.values()), terms
 
         if image is None:
-            if init == "content":
+            if init_image is not None:
+                image = extractor.to_pixels(init_image.resize(size[::-1], Image.Resampling.LANCZOS))
+            elif init == "content":
                 image = content_x.clone()
             elif init == "noise":
                 image = torch.rand(content_x.shape, generator=generator).to(content_x.device)
             else:
                 image = extractor.to_pixels(style_images[0].resize(size[::-1], Image.Resampling.LANCZOS))
             if callback is not None:  # step 0: the starting canvas, before any evaluation
-                callback(StyleProgress(0, total_steps, 1, multi_scale, None, to_image(image)))
+                callback(StyleProgress(0, total_steps, 1, multi_scale, None, to_image(painted(image))))
             with torch.no_grad():
                 _, start_losses = _losses(objective, image, backward=False, full_precision=True)
         else:
             image = F.interpolate(image, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
 
-        def on_step(x, losses, evaluations, scale=scale_index + 1):
+        def on_step(x, losses, evaluations, scale=scale_index + 1, painted=painted):
             nonlocal done
             done += 1
             history.append(dict(losses, scale=scale, evaluations=evaluations))
             if callback is not None:
                 show = done == 1 or done % preview_every == 0 or done == total_steps
-                callback(StyleProgress(done, total_steps, scale, multi_scale, losses, to_image(x) if show else None))
+                callback(StyleProgress(done, total_steps, scale, multi_scale, losses,
+                                       to_image(painted(x)) if show else None))
 
+        # a continued run picks up the optimiser where it stopped when it is the same optimiser at the same size
+        carried = resume.get(optimizer) if scale_index == 0 and resume.get("size") == tuple(size) else None
         if optimizer == "lbfgs":
-            image = run_lbfgs(objective, image, steps, on_step)
+            image, state = run_lbfgs(objective, image, steps, on_step, state=carried)
         else:
-            image = run_adam(objective, image, steps, learning_rate, on_step, full_precision=False)
+            image, state = run_adam(objective, image, steps, learning_rate, on_step, full_precision=False, state=carried)
+        resume = {"size": tuple(size), optimizer: state}
 
     if optimizer == "adam":  # Adam's history holds each step's starting point: measure where it ended
         with torch.no_grad():
             _, final_losses = _losses(objective, image, backward=False, full_precision=True)
     else:
-        final_losses = {key: history[-1][key] for key in ("content", "style", "tv", "total")}
-    return StyleResult(image=to_image(image), history=history, weights=extractor.weights,
+        final_losses = {key: value for key, value in history[-1].items() if key not in ("scale", "evaluations")}
+    # the delivered image is the one the objective saw (regions: x with the uncovered pixels kept as content)
+    return StyleResult(image=to_image(painted(image)), history=history, weights=extractor.weights,
                        seconds=time.perf_counter() - started, sizes=sizes, start=start_losses, final=final_losses,
-                       notes=notes)
+                       notes=notes, resume=resume)
 
 
 __all__ = [
-    "CONTENT_LAYERS", "STYLE_LAYERS", "StyleProgress", "StyleResult", "style_transfer", "normalise_blend",
+    "CONTENT_LAYERS", "STYLE_LAYERS", "StyleProgress", "StyleResult", "TemporalTerm", "style_transfer", "region_masks",
+    "normalise_blend",
     "scale_sizes", "with_chrominance_of", "run_lbfgs", "run_adam",
 ]

@@ -100,6 +100,26 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image
 
 
+def load_mask(source, size: tuple[int, int], *, name: str = "mask") -> np.ndarray:
+    """A painted region → (height, width) float32 in [0, 1] at `size` = (width, height) of the image it was
+    painted on. The alpha channel is the region when the mask has transparency (a brush layer), otherwise
+    the grey level (white = inside). Same safety checks as images; a mask of another shape is refused."""
+    if source is None:
+        raise ImageInputError(f"No {name} was given.")
+    image = ImageOps.exif_transpose(_open(source))
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        alpha = image.convert("RGBA").getchannel("A")
+        region = alpha if alpha.getextrema()[0] < 255 else image.convert("L")
+    else:
+        region = image.convert("L")
+    width, height = size
+    if abs(region.width / region.height - width / height) > 0.02 * (width / height):
+        raise ImageInputError(f"The {name} is {region.width}×{region.height} px but the image it paints is "
+                              f"{width}×{height}: paint it on that image (same shape).")
+    return np.asarray(region.resize((width, height), Image.Resampling.BILINEAR), np.float32) / 255.0
+
+
 def load_image(source, *, max_side: int = DEFAULT_MAX_SIDE, min_side: int = DEFAULT_MIN_SIDE,
                name: str = "image") -> LoadedImage:
     """Any reasonable image input → `LoadedImage` (RGB, at most `max_side` px on its longer side)."""

@@ -1,0 +1,141 @@
+"""What every tab of the studio shares: bounded inputs and seeds, the per-tab Stop buttons, running an
+image job in a worker while streaming its previews, and turning bad input into a message a person reads."""
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from ..text.generate import SEED_RANGE
+from ..vision.images import ImageInputError, load_image
+from .jobs import JobStopped, StopButtons, run_streaming
+
+logger = logging.getLogger("genmods.studio")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAX_IMAGE_SIDE = 1024
+IMAGE_TIME_LIMIT = float(os.environ.get("GENMODS_IMAGE_TIME_LIMIT", 600))
+
+
+def _bounded(value, low, high, name):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise _user_error(f"{name} must be a number.") from None
+    if not low <= value <= high:
+        raise _user_error(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
+    return value
+
+
+RANDOM_SEED = -1  # the seed inputs' default: a fresh seed for every run
+
+
+def _seed(value) -> int:
+    """-1 or empty: a fresh random seed. Any other whole number is a seed, taken modulo 2**32 (the
+    generators' range), like numpy does. The seed used is reported so the result can be reproduced."""
+    if value is None or value == "" or value == RANDOM_SEED:
+        return secrets.randbelow(SEED_RANGE)
+    try:
+        return int(value) % SEED_RANGE
+    except (TypeError, ValueError, OverflowError):  # text, NaN, infinity
+        raise _user_error("The random seed must be a whole number (−1 for a new one each run).") from None
+
+
+def _session(request) -> str | None:
+    return getattr(request, "session_hash", None)
+
+
+STOP = StopButtons()
+
+
+def stop_button(tab: str):
+    """What a tab's Stop button calls: ends the visitor's running job on that tab at its next step.
+    (A plain function per tab: Gradio finds the gr.Request parameter through the annotations, which a
+    functools.partial does not carry.)"""
+    def stop(request: gr.Request) -> None:
+        STOP.press(_session(request), tab)
+    stop.__name__ = f"stop_{tab}"
+    return stop
+
+
+
+def _image_info(result, extra: list[str] = ()) -> str:
+    lines = []
+    if result.weights.warning:
+        lines.append(f"⚠️ **{result.weights.warning}**")
+    else:
+        lines.append(f"Weights: {result.weights.source}.")
+    lines += [f"ℹ️ {note}" for note in list(result.notes) + list(extra)]
+    lines.append(f"Done in {result.seconds:.1f} s.")
+    return "\n\n".join(lines)
+
+
+@dataclass
+class JobEnd:
+    """How a streamed image job ended: its result, or the last image it showed when stopped early."""
+
+    result: object = None
+    image: object = None  # the last intermediate image (stopped early), or None
+    report: object = None  # the last step report
+    stopped: str | None = None  # "stopped" (the Stop button) or the time-limit reason
+
+
+# While an image job runs, Gradio's progress overlay (the step, the queue position, a bar) sits on the info
+# panel only (show_progress_on in app.py), so the streamed images and the loss curve stay in view and the
+# progress is shown once. The panel itself holds one word under it (an empty panel is hidden, overlay too).
+
+
+def _stream_job(job, progress, describe, tab: str, request=None):
+    """Runs `job(callback)` in a worker, reporting progress; yields ("preview", image, report) and finally
+    ("end", JobEnd). Stop (the tab's button) or the time limit end it early with the last image kept.
+    Input errors become gr.Error."""
+    stop = STOP.register(_session(request), tab)
+    last_image = last_report = None
+    try:
+        for update in run_streaming(job, time_limit=IMAGE_TIME_LIMIT, stop=stop):
+            if update.kind == "done":
+                yield "end", JobEnd(result=update.value, report=last_report), None
+                return
+            last_report = report = update.value
+            if progress is not None:
+                progress(report.step / report.total_steps, desc=describe(report))
+            if report.image is not None:
+                last_image = report.image
+                yield "preview", report.image, report
+    except (ImageInputError, ValueError, FileNotFoundError) as error:
+        raise _user_error(error) from None
+    except JobStopped as stopped:
+        yield "end", JobEnd(image=last_image, report=last_report, stopped=stopped.reason), None
+    finally:
+        STOP.release(_session(request), tab, stop)
+
+
+def _user_error(error) -> gr.Error:
+    """A bad input: one line in the server log (not Gradio's traceback), the message on the page."""
+    logger.info("refused: %s", error)
+    return gr.Error(str(error), print_exception=False)
+
+
+def _stopped_line(end: JobEnd, unit: str = "steps") -> str:
+    done, total = (end.report.step, end.report.total_steps) if end.report is not None else (0, "?")
+    why = "you pressed Stop" if end.stopped == "stopped" else end.stopped
+    kept = "the last intermediate image is kept as the result" if end.image is not None else "no image yet"
+    return f"⏹ **Stopped after {done} of {total} {unit}** ({why}); {kept}."
+
+
+def check_upload(payload):
+    """Runs when an image is uploaded (before any button is pressed): a file that is not a usable image is
+    removed from the input at once with the reason, instead of sitting there as a broken picture.
+    Takes Gradio's raw file payload (the event has preprocess=False)."""
+    path = payload.get("path") if isinstance(payload, dict) else getattr(payload, "path", None)
+    if not path:
+        return gr.skip()
+    try:
+        load_image(path, max_side=64)  # the same checks as a run: format, damage, pixel count, minimum size
+    except ImageInputError as error:
+        logger.info("refused upload: %s", error)
+        gr.Warning(str(error))
+        return None
+    return path  # sent back, so the input is part of the session's state and a shared link reopens it
