@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..vision.backbones import SUPPORTED_BACKBONES, WeightsInfo, feature_extractor
-from ..vision.images import DEFAULT_MAX_SIDE, load_image
+from ..vision.images import DEFAULT_MAX_SIDE, load_image, save_animation  # save_animation: re-exported
 
 # Layer mixes per backbone. "keras" is the lecture's recipe (InceptionV3 mixed4–mixed7 weighted
 # 1.0/1.5/2.0/2.5); for the other backbones it is the same weighting over four layers of similar depth.
@@ -379,18 +379,6 @@ def dream_zoom(image, *, frames: int = 8, zoom_factor: float = 1.05, callback=No
             callback(index + 1, frames, result)
         current = zoom(result.image, zoom_factor)
     return result_frames
-
-
-def save_animation(frames: list[Image.Image], path, fps: int = 8) -> str:
-    """GIF or MP4 by the file's suffix, through diffusers' exporters."""
-    from diffusers.utils import export_to_gif, export_to_video
-
-    path = str(path)
-    if path.lower().endswith(".gif"):
-        return export_to_gif(frames, path, fps=fps)
-    if path.lower().endswith(".mp4"):
-        return export_to_video(frames, path, fps=fps)
-    raise ValueError("animation path must end in .gif or .mp4")
 
 
 __all__ = [

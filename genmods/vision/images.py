@@ -145,3 +145,15 @@ def load_image(source, *, max_side: int = DEFAULT_MAX_SIDE, min_side: int = DEFA
         image = image.resize(size, Image.Resampling.LANCZOS)
         notes.append(f"{name} downscaled from {original[0]}×{original[1]} to {size[0]}×{size[1]} px (limit {max_side} px)")
     return LoadedImage(image=image, original_size=original, notes=notes)
+
+
+def save_animation(frames: list[Image.Image], path, fps: float = 8) -> str:
+    """GIF or MP4 by the file's suffix, through diffusers' exporters (DeepDream zooms, styled clips)."""
+    from diffusers.utils import export_to_gif, export_to_video
+
+    path = str(path)
+    if path.lower().endswith(".gif"):
+        return export_to_gif(frames, path, fps=fps)
+    if path.lower().endswith(".mp4"):
+        return export_to_video(frames, path, fps=fps)
+    raise ValueError("animation path must end in .gif or .mp4")
