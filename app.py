@@ -149,6 +149,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         zoom_button = gr.Button("Zoom animation")
                         stop_dream = gr.Button("Stop")
                         gr.DeepLinkButton()
+                    dream_estimate = gr.Markdown(elem_id="dream-estimate")
                     compare_gallery = gr.Gallery(label="Low · mid · high layers (the layers are listed above)", columns=3,
                                                  height=300, format="png", elem_id="dream-compare")
                     zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300,
@@ -173,6 +174,10 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                 outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_info, **IMAGE_JOBS,
             )
             wire_stop(stop_dream, "dream")
+            gr.on([demo.load, dream_image.change, backbone.change, octaves.change, octave_scale.change, iterations.change,
+                   dream_side.change], studio.estimate_dream,
+                  inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side], outputs=dream_estimate,
+                  api_name="estimate_dream", concurrency_limit=None, show_progress="hidden")
 
         with gr.Tab("Style transfer", id="style") as style_tab:
             gr.Markdown(
@@ -194,6 +199,15 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         gr.Examples([[examples[name]] for name in (*PAINTED_STYLES, "hubble_deep_field")],
                                     inputs=[second_style], label="Styles")
                         second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
+                    with gr.Accordion("Style by region: brush where the style goes", open=False):
+                        mask_editor = gr.ImageEditor(
+                            label="Brush over the content image: the brushed region gets the style image",
+                            type="pil", sources=[], transforms=[], image_mode="RGBA", elem_id="style-mask",
+                            brush=gr.Brush(colors=["#ff2d2d"], color_mode="fixed"), eraser=gr.Eraser(),
+                            layers=gr.LayerOptions(allow_additional_layers=False), height=360)
+                        outside = gr.Radio(list(studio.OUTSIDE_CHOICES), value="keep the content",
+                                           label="Outside the painted region",
+                                           info="the content untouched, or the second style image (above) painting it")
                     style_strength = gr.Slider(*studio.STYLE_STRENGTH_RANGE, value=studio.DEFAULT_STYLE_STRENGTH, step=0.1,
                                                label="Style strength",
                                                info="log₁₀ β/α: 0 = style and content weigh the same, 1 = style 10× "
@@ -218,20 +232,76 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     style_info = gr.Markdown(elem_id="style-info")
                     with gr.Row():
                         style_button = gr.Button("Paint", variant="primary")
+                        continue_button = gr.Button("Continue")
                         stop_style = gr.Button("Stop")
                         gr.DeepLinkButton()
+                    style_estimate = gr.Markdown(elem_id="style-estimate")
                     loss_plot = gr.LinePlot(x="step", y="log10 weighted loss", color="term", height=260,
                                             label="Weighted losses (log₁₀) per step", elem_id="style-loss")
 
+            with gr.Accordion("Style a moving image: an animated GIF or a few seconds of MP4 / WebM", open=False):
+                gr.Markdown("Each frame starts from the previous styled frame, and a temporal term keeps it where the "
+                            "input did not move, so still regions do not flicker. Uses the style image and settings "
+                            "above.")
+                with gr.Row():
+                    with gr.Column():
+                        clip_input = gr.File(label="Clip (GIF, MP4 or WebM)", file_types=[".gif", ".mp4", ".webm"],
+                                             elem_id="style-clip", height=120)
+                        gr.Examples([[examples["moving-square"]]], inputs=[clip_input], label="Example clip")
+                        with gr.Row():
+                            clip_frames = gr.Slider(2, studio.MAX_CLIP_FRAMES, value=12, step=1, label="Frames (at most)",
+                                                    info="a longer clip is sampled evenly")
+                            temporal_weight = gr.Slider(0, studio.MAX_TEMPORAL_WEIGHT, value=studio.DEFAULT_TEMPORAL_WEIGHT,
+                                                        step=10, label="Temporal weight",
+                                                        info="0: each frame on its own (flicker)")
+                        with gr.Row():
+                            clip_size = gr.Slider(64, 512, value=192, step=32, label="Frame size (px)")
+                            clip_iterations = gr.Slider(1, 200, value=60, step=1, label="Iterations",
+                                                        info="first frame; each later one half")
+                        with gr.Row():
+                            clip_button = gr.Button("Style the clip", variant="primary")
+                            stop_clip = gr.Button("Stop")
+                        clip_estimate = gr.Markdown(elem_id="clip-estimate")
+                    with gr.Column():
+                        clip_frame = image_output("Latest styled frame", elem_id="clip-frame")
+                        clip_video = gr.Video(label="Styled clip (MP4)", interactive=False, elem_id="clip-video",
+                                              height=300)
+                        clip_gif = gr.File(label="Styled clip (GIF)", interactive=False, elem_id="clip-gif")
+                        clip_info = gr.Markdown(elem_id="clip-info")
+
+            last_run = gr.State()  # what Continue starts from: this visitor's last result
+            style_inputs = [content_image, style_image, second_style, second_weight, style_strength, tv_weight,
+                            style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale,
+                            pooling, style_seed, mask_editor, outside]
+            style_outputs = [style_output, loss_plot, style_info, last_run]
             on_run(style_button, style_info).then(
-                gpu(studio.stylize, duration=300),
-                inputs=[content_image, style_image, second_style, second_weight, style_strength, tv_weight,
-                        style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale, pooling,
-                        style_seed],
-                outputs=[style_output, loss_plot, style_info], api_name="style_transfer", show_progress_on=style_info,
+                gpu(studio.stylize, duration=300), inputs=style_inputs, outputs=style_outputs,
+                api_name="style_transfer", show_progress_on=style_info, **IMAGE_JOBS,
+            )
+            on_run(continue_button, style_info).then(
+                gpu(studio.continue_style, duration=300), inputs=[*style_inputs, last_run], outputs=style_outputs,
+                api_name="continue_style", show_progress_on=style_info, **IMAGE_JOBS,
+            )
+            on_run(clip_button, clip_info).then(
+                gpu(studio.stylize_clip, duration=600),
+                inputs=[clip_input, style_image, style_strength, tv_weight, clip_iterations, clip_size, optimizer,
+                        preserve_color, style_scale, pooling, style_seed, clip_frames, temporal_weight],
+                outputs=[clip_frame, clip_video, clip_gif, clip_info], api_name="style_clip", show_progress_on=clip_info,
                 **IMAGE_JOBS,
             )
             wire_stop(stop_style, "style")
+            wire_stop(stop_clip, "style")
+            # the mask is painted on the content image: a new content image starts a clean canvas
+            content_image.change(lambda path: {"background": path, "layers": [], "composite": path} if path else None,
+                                 content_image, mask_editor, api_visibility="private", queue=False)
+            gr.on([demo.load, content_image.change, output_size.change, style_iterations.change, optimizer.change,
+                   multi_scale.change], studio.estimate_style,
+                  inputs=[content_image, output_size, style_iterations, optimizer, multi_scale], outputs=style_estimate,
+                  api_name="estimate_style", concurrency_limit=None, show_progress="hidden")
+            gr.on([demo.load, clip_input.change, clip_size.change, clip_iterations.change, optimizer.change,
+                   clip_frames.change], studio.estimate_clip,
+                  inputs=[clip_input, clip_size, clip_iterations, optimizer, clip_frames], outputs=clip_estimate,
+                  api_name="estimate_clip", concurrency_limit=None, show_progress="hidden")
 
     def remember_tab(selected: gr.SelectData):
         # the selected tab becomes part of the session's state, so a "Share via Link" link reopens it
@@ -239,8 +309,9 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
 
     tabs.select(remember_tab, None, tabs, api_visibility="private", queue=False)
     for image in (dream_image, guide_image, content_image, style_image, second_style):
-        image.upload(studio.check_upload, image, image, preprocess=False, api_visibility="private",
-                     concurrency_limit=None)  # queued: a gr.Warning reaches the page only through the queue
+        # .input: an upload, a webcam snapshot or a paste from the clipboard — every source gets the same checks
+        image.input(studio.check_upload, image, image, preprocess=False, api_visibility="private",
+                    concurrency_limit=None)  # queued: a gr.Warning reaches the page only through the queue
 
 demo.queue(max_size=studio.QUEUE_SIZE, default_concurrency_limit=1)
 
@@ -248,4 +319,5 @@ if __name__ == "__main__":
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    studio.measure_devices()  # one timed evaluation per default backbone, for the time estimates
     demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS)

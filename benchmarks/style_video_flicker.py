@@ -13,26 +13,12 @@ itself (0). Random weights unless --pretrained (offline): flicker comes from the
 import argparse
 import time
 
-import numpy as np
 from PIL import Image
 
 import _path  # noqa: F401,I001  (the repository on sys.path)
 
+from genmods.examples import moving_square_clip
 from genmods.style import flicker, style_video
-
-
-def moving_square_clip(frames: int, size: int) -> list[Image.Image]:
-    import skimage.data
-
-    scene = Image.fromarray(skimage.data.coffee()).resize((size, round(size * 0.75)), Image.Resampling.LANCZOS)
-    side, clip = max(8, size // 6), []
-    for index in range(frames):
-        frame = np.array(scene)
-        left = round(index * (scene.width - side) / max(1, frames - 1))
-        top = (scene.height - side) // 2
-        frame[top : top + side, left : left + side] = (220, 30, 30)
-        clip.append(Image.fromarray(frame))
-    return clip
 
 
 def main(argv=None):

@@ -79,6 +79,20 @@ def paint_brushstrokes(size: int = 384, strokes: int = 900, seed: int = 2) -> Im
 PAINTED_STYLES = {"swirls": paint_swirls, "mosaic": paint_mosaic, "brushstrokes": paint_brushstrokes}
 
 
+def moving_square_clip(frames: int = 12, size: int = 192) -> list[Image.Image]:
+    """A still scene (skimage's coffee) with a red square crossing it: a clip whose still regions show any
+    flicker of a styled video (benchmarks/style_video_flicker.py, the style tab's example clip)."""
+    scene = photo("coffee").resize((size, round(size * 0.75)), Image.Resampling.LANCZOS)
+    side, clip = max(8, size // 6), []
+    for index in range(frames):
+        frame = np.array(scene)
+        left = round(index * (scene.width - side) / max(1, frames - 1))
+        top = (scene.height - side) // 2
+        frame[top : top + side, left : left + side] = (220, 30, 30)
+        clip.append(Image.fromarray(frame))
+    return clip
+
+
 @lru_cache(maxsize=1)
 def example_files() -> dict[str, str]:
     """All examples written once as PNG files (Gradio examples are files): {name: path}."""
@@ -97,4 +111,10 @@ def example_files() -> dict[str, str]:
         if not path.exists():
             paint().save(path)
         files[name] = str(path)
+    path = folder / "moving-square.gif"
+    if not path.exists():
+        from .vision.images import save_animation
+
+        save_animation(moving_square_clip(), path, fps=6)
+    files["moving-square"] = str(path)
     return files

@@ -2,7 +2,9 @@
 app serving. Backbones fall back to random weights here (HF_HUB_OFFLINE=1, set in conftest)."""
 
 import io
+from pathlib import Path
 
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
@@ -43,7 +45,9 @@ def test_endpoints_are_named_with_the_documented_first_parameters(client):
     assert first["/generate_text"][0] == "prompt"
     assert first["/deep_dream"][0] == "image"
     assert first["/style_transfer"] == ["content_image", "style_image"]
-    assert {"/compare_layers", "/dream_zoom"} <= set(first)
+    assert {"/compare_layers", "/dream_zoom", "/continue_style", "/style_clip", "/estimate_style", "/estimate_dream",
+            "/estimate_clip"} <= set(first)
+    assert first["/style_clip"] == ["clip", "style_image"]
 
 
 def test_text_streams_three_temperatures(client):
@@ -192,3 +196,94 @@ def test_an_unloadable_text_model_is_a_clear_error(monkeypatch, tmp_path):
             list(studio.generate_text(SEED, stage="early", length=20))
     finally:
         studio.load_text_model.cache_clear()
+
+
+def _brush_layer(size, box):
+    """The mask editor's painted layer: transparent, with an opaque stroke over `box`."""
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    layer.paste((255, 45, 45, 255), box)
+    return layer
+
+
+def test_style_by_region_keeps_the_unpainted_part_and_continue_picks_up_the_run(client, files, tmp_path):
+    content = Image.open(files["cat.png"])
+    layer = tmp_path / "layer.png"
+    _brush_layer(content.size, (0, 0, content.width // 2, content.height)).save(layer)
+    editor = {"background": handle_file(files["cat.png"]), "layers": [handle_file(str(layer))], "composite": None}
+    image, plot, info = client.predict(content_image=handle_file(files["cat.png"]),
+                                       style_image=handle_file(files["coffee.png"]), style_strength=3, iterations=8,
+                                       image_size=120, mask_editor=editor, outside="keep the content",
+                                       api_name="/style_transfer")
+    assert "Styled by region" in info
+    out = np.asarray(Image.open(image).convert("RGB"), np.float32)
+    original = np.asarray(content.convert("RGB").resize(Image.open(image).size), np.float32)
+    assert np.abs(out[:, -20:] - original[:, -20:]).mean() < 1.5  # right side: not painted, kept
+    assert np.abs(out[:, :40] - original[:, :40]).mean() > 3  # left side: styled
+
+    image, plot, info = client.predict(content_image=handle_file(files["cat.png"]),
+                                       style_image=handle_file(files["coffee.png"]), style_strength=3, iterations=5,
+                                       image_size=120, mask_editor=editor, api_name="/continue_style")
+    assert "Continued for 5 more iterations from the last result (with the optimiser’s state)" in info
+    assert sorted({row[0] for row in plot["data"]}) == list(range(1, 14))  # the curve goes on: 8 + 5 steps
+
+
+def test_continue_without_a_previous_run_is_a_clear_error(client, files):
+    fresh = Client(client.src, verbose=False)  # another visitor: a session with no result yet
+    with pytest.raises(Exception, match="Nothing to continue yet"):
+        fresh.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                      api_name="/continue_style")
+
+
+def test_a_mask_over_everything_or_a_missing_second_style_is_refused(client, files, tmp_path):
+    content = Image.open(files["cat.png"])
+    layer = tmp_path / "all.png"
+    _brush_layer(content.size, (0, 0, *content.size)).save(layer)
+    editor = {"background": handle_file(files["cat.png"]), "layers": [handle_file(str(layer))], "composite": None}
+    with pytest.raises(Exception, match="covers the whole image"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                       mask_editor=editor, iterations=2, image_size=64, api_name="/style_transfer")
+    with pytest.raises(Exception, match="upload a second style image"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                       mask_editor=editor, outside="second style", iterations=2, image_size=64,
+                       api_name="/style_transfer")
+
+
+def test_a_clip_is_styled_frame_by_frame_into_mp4_and_gif(client, files, tmp_path):
+    from genmods.examples import moving_square_clip
+    from genmods.vision.images import save_animation
+
+    clip = save_animation(moving_square_clip(frames=6, size=96), tmp_path / "clip.gif", fps=6)
+    job = client.submit(clip=handle_file(clip), style_image=handle_file(files["coffee.png"]), iterations=3,
+                        image_size=64, max_frames=3, api_name="/style_clip")
+    updates = list(job)
+    frame, video, gif, info = job.result()
+    assert len(updates) >= 3  # the finished frames stream in before the files
+    assert "3 frames at 3.1" in info and "6 frames; 3 of them, evenly spaced" in info
+    assert Image.open(gif).n_frames == 3 and Image.open(frame).size == (64, 48)
+    video = video["video"] if isinstance(video, dict) else video
+    assert str(video).endswith(".mp4") and Path(video).stat().st_size > 0
+
+
+@pytest.mark.parametrize("kind, message", [("text.mp4", "not a video or an animated GIF"),
+                                           ("still.gif", "has a single frame"),
+                                           ("notes.txt", "Invalid file type")])  # Gradio's own check of the suffix
+def test_bad_clips_are_errors_and_the_app_keeps_serving(client, files, tmp_path, kind, message):
+    path = tmp_path / kind
+    if kind == "still.gif":
+        Image.open(files["cat.png"]).save(path)
+    else:
+        path.write_text("this is text, not a clip")
+    with pytest.raises(Exception, match=message):
+        client.predict(clip=handle_file(str(path)), style_image=handle_file(files["coffee.png"]), iterations=1,
+                       image_size=64, api_name="/style_clip")
+
+
+def test_time_estimates_before_a_job(client, files):
+    small = client.predict(content_image=handle_file(files["cat.png"]), image_size=128, iterations=10,
+                           api_name="/estimate_style")
+    large = client.predict(content_image=handle_file(files["cat.png"]), image_size=1024, iterations=500,
+                           api_name="/estimate_style")
+    assert small.startswith("Paint will take about") and "on this CPU" in small
+    assert "min" in large or " h " in large  # a 1024 px, 500-iteration job is minutes, not seconds
+    assert client.predict(image=handle_file(files["cat.png"]), api_name="/estimate_dream").startswith("Dream will take")
+    assert client.predict(clip=None, max_frames=6, api_name="/estimate_clip").startswith("Styling 6 frames will take")

@@ -7,9 +7,12 @@ One module per tab (`text_tab`, `dream_tab`, `style_tab`); `common` holds what t
 
 from . import components  # noqa: F401  (app.py builds its inputs from it)
 from .common import IMAGE_TIME_LIMIT, MAX_IMAGE_SIDE, RANDOM_SEED, STOP, check_upload, stop_button
-from .dream_tab import MAX_DREAM_ITERATIONS, MAX_OCTAVES, compare_layers, dream, zoom_animation
+from .dream_tab import MAX_DREAM_ITERATIONS, MAX_OCTAVES, compare_layers, dream, estimate_dream, zoom_animation
+from .estimate import warm_up as measure_devices
 from .style_tab import (
-    DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, MAX_STYLE_ITERATIONS, MAX_TV_WEIGHT, STYLE_STRENGTH_RANGE, stylize,
+    DEFAULT_STYLE_STRENGTH, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, MAX_CLIP_FRAMES, MAX_STYLE_ITERATIONS,
+    MAX_TEMPORAL_WEIGHT, MAX_TV_WEIGHT, OUTSIDE_CHOICES, STYLE_STRENGTH_RANGE, continue_style, estimate_clip,
+    estimate_style, stylize, stylize_clip,
 )
 from .text_tab import (
     MAX_PROMPT_LENGTH, MAX_TEMPERATURE, MAX_TEXT_LENGTH, STREAM_INTERVAL, TEXT_MODELS, TEXT_TIME_LIMIT, UNSURE,
@@ -26,7 +29,9 @@ __all__ = [
     "components", "IMAGE_TIME_LIMIT", "MAX_IMAGE_SIDE", "RANDOM_SEED", "STOP", "check_upload", "stop_button",
     "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "compare_layers", "dream", "zoom_animation",
     "DEFAULT_STYLE_STRENGTH", "DEFAULT_TV_WEIGHT", "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE",
-    "stylize", "MAX_PROMPT_LENGTH", "MAX_TEMPERATURE", "MAX_TEXT_LENGTH", "STREAM_INTERVAL", "TEXT_MODELS",
+    "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "estimate_dream",
+    "measure_devices", "DEFAULT_TEMPORAL_WEIGHT", "MAX_CLIP_FRAMES", "MAX_TEMPORAL_WEIGHT", "OUTSIDE_CHOICES",
+    "MAX_PROMPT_LENGTH", "MAX_TEMPERATURE", "MAX_TEXT_LENGTH", "STREAM_INTERVAL", "TEXT_MODELS",
     "TEXT_TIME_LIMIT", "UNSURE", "first_unsure_position", "generate_text", "load_text_model", "next_character_at",
     "text_batcher", "TEXT_CONCURRENCY", "QUEUE_SIZE", "SERVER_THREADS",
 ]

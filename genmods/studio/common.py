@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from ..text.generate import SEED_RANGE
 from ..vision.images import ImageInputError, load_image
@@ -139,3 +140,12 @@ def check_upload(payload):
         gr.Warning(str(error))
         return None
     return path  # sent back, so the input is part of the session's state and a shared link reopens it
+
+
+def _aspect(image) -> float:
+    """height / width of an input image (from its header), 0.75 when there is none yet."""
+    try:
+        with Image.open(image) as opened:
+            return opened.height / opened.width
+    except Exception:  # no image yet, or one the run itself will refuse with a message
+        return 0.75

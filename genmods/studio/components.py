@@ -33,7 +33,8 @@ class ImageInput(gr.Image):
 
 def image_input(label, **kwargs) -> ImageInput:
     # filepath and no mode conversion: genmods' own loader handles EXIF, 16-bit, CMYK, transparency and size
-    return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], height=300, **kwargs)
+    return ImageInput(label=label, type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=300,
+                      **kwargs)
 
 
 def image_output(label, **kwargs) -> gr.Image:

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 import gradio as gr
 
 from ..dream import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
+from . import estimate
 from .common import (
-    MAX_IMAGE_SIDE, RANDOM_SEED, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
+    MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
 )
 
 MAX_DREAM_ITERATIONS = 100
@@ -39,6 +40,25 @@ def _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iter
     )
 
 
+def estimate_dream(image=None, backbone="inception_v3", octaves=3, octave_scale=1.4, iterations=20, max_side=512) -> str:
+    """The time a Dream would take with these settings, as a line for the page (and the API)."""
+    try:
+        seconds = _dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side)
+    except gr.Error as error:
+        return f"⚠️ {error.message}"
+    return f"Dream will take {estimate.describe(seconds)}."
+
+
+def _dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side) -> float:
+    if backbone not in estimate.SUPPORTED_BACKBONES:
+        raise _user_error(f"Unknown backbone {backbone!r}.")
+    return estimate.dream_seconds(int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size")),
+                                  int(_bounded(octaves, 1, MAX_OCTAVES, "Octaves")),
+                                  _bounded(octave_scale, 1.05, 3.0, "Octave scale"),
+                                  int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")), backbone,
+                                  _aspect(image))
+
+
 def _describe_dream(report):
     return f"octave {report.octave}/{report.octaves} · step {report.step}/{report.total_steps} · loss {report.loss:.4g}"
 
@@ -53,17 +73,20 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
         raise _user_error("Upload an image (or pick an example) to dream on.")
     settings = _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                                tile_size, seed, max_side, layer_balance)
+    expected = estimate.describe(_dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side))
+    started = time.monotonic()
     job = lambda callback: deep_dream(image, guide=guide_image, callback=callback, **settings)  # noqa: E731
     for kind, value, report in _stream_job(job, progress, _describe_dream, "dream", request):
         if kind == "preview":
-            yield value, "Dreaming…"
+            yield value, f"Dreaming… ({expected})"
         elif value.stopped:
             yield value.image, _stopped_line(value) + f"\n\nSeed {settings['seed']}."
         else:
             result = value.result
             yield result.image, _image_info(result, [
                 f"Octaves (h×w): {', '.join(f'{h}×{w}' for h, w in result.octave_shapes)}",
-                f"Seed {settings['seed']} (enter it as the random seed to repeat this dream)"])
+                f"Seed {settings['seed']} (enter it as the random seed to repeat this dream)",
+                f"Estimated {expected} before starting; took {time.monotonic() - started:.0f} s"])
 
 
 def compare_layers(image, backbone="inception_v3", octaves=3, octave_scale=1.4, iterations=20, step=0.01, jitter=0,

@@ -33,5 +33,7 @@ def loss_table(history: list[dict]) -> pd.DataFrame:
     terms span orders of magnitude). A term that is exactly 0 (the content loss of the starting canvas,
     TV switched off) has no logarithm and is left out rather than drawn at some tiny floor."""
     rows = [{"step": h.get("step", index + 1), "term": key, "log10 weighted loss": round(math.log10(h[key]), 4)}
-            for index, h in enumerate(history) for key in ("total", "content", "style", "tv") if h[key] > 0]
-    return pd.DataFrame(rows, columns=["step", "term", "log10 weighted loss"])
+            for index, h in enumerate(history) for key in ("total", "content", "style", "tv", "temporal") if h.get(key, 0) > 0]
+    # typed even when empty: the plot takes each column's type (quantitative or nominal) from the table
+    return pd.DataFrame(rows, columns=["step", "term", "log10 weighted loss"]).astype(
+        {"step": "int64", "term": "str", "log10 weighted loss": "float64"})

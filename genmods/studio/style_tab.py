@@ -1,12 +1,21 @@
-"""The style tab: neural style transfer streamed with its loss curve."""
+"""The style tab: neural style transfer streamed with its loss curve; style by painted region, continuing
+the last result, styling a GIF or short video, and a time estimate before any of them starts."""
 
 import math
+import tempfile
+import time
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
-from ..style import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, style_transfer
+from ..style import DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, style_transfer, style_video
+from ..style.video import MAX_FRAMES, read_clip
+from ..vision.images import ImageInputError, load_image, save_animation
+from . import estimate
 from .common import (
-    MAX_IMAGE_SIDE, RANDOM_SEED, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
+    MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
 )
 from .plots import loss_table
 
@@ -14,6 +23,9 @@ MAX_STYLE_ITERATIONS = 500
 MAX_TV_WEIGHT = 100.0  # where total variation flattens the picture (docs/calibration.md)
 STYLE_STRENGTH_RANGE = (-1.0, 3.0)  # log10(β/α): 0.1× … 1000× the content's weight
 DEFAULT_STYLE_STRENGTH = math.log10(DEFAULT_STYLE_WEIGHT)
+MAX_TEMPORAL_WEIGHT = 1000.0
+OUTSIDE_CHOICES = ("keep the content", "second style")  # what the unpainted part of the content gets
+MAX_CLIP_FRAMES = 24  # a Space's clip: seconds of styling per frame add up (the library allows MAX_FRAMES)
 
 
 def _describe_style(report):
@@ -22,50 +34,241 @@ def _describe_style(report):
 
 
 def _loss_line(losses: dict) -> str:
-    return f"content {losses['content']:.3g} · style {losses['style']:.3g} · TV {losses['tv']:.3g} (total {losses['total']:.3g})"
+    temporal = f" · temporal {losses['temporal']:.3g}" if "temporal" in losses else ""
+    return (f"content {losses['content']:.3g} · style {losses['style']:.3g} · TV {losses['tv']:.3g}{temporal} "
+            f"(total {losses['total']:.3g})")
 
 
-def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5,
-            style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=100, image_size=384,
-            optimizer="lbfgs", preserve_color=False, multi_scale=1, init="content", style_scale=1.0, pooling="max",
-            seed=RANDOM_SEED, progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
-    """Neural style transfer; streams intermediate images and the loss curve. Yields (image, losses, info),
-    the losses as a table (step, term, log10 weighted loss) for a line plot.
-    style_strength: log10(β/α), the style's weight against the content's (1 = 10×, the default)."""
-    if content_image is None:
-        raise _user_error("Upload a content image (or pick an example).")
-    if style_image is None:
-        raise _user_error("Upload a style image (or pick an example).")
-    styles, blend = [style_image], None
-    if second_style_image is not None:
+def painted_region(editor_value) -> np.ndarray | None:
+    """The region painted in the mask editor: the union of its layers' opacity, (height, width) uint8, or
+    None when nothing is painted (then the style covers the whole image)."""
+    if not editor_value:
+        return None
+    layers = [layer for layer in (editor_value.get("layers") or []) if layer is not None]
+    opacity = None
+    for layer in layers:
+        alpha = np.asarray(load_image_alpha(layer), np.float32)
+        opacity = alpha if opacity is None else np.maximum(opacity, alpha)
+    if opacity is None or opacity.max() == 0:
+        return None
+    return (opacity / opacity.max() * 255).round().astype(np.uint8)
+
+
+def load_image_alpha(layer) -> Image.Image:
+    image = layer if isinstance(layer, Image.Image) else Image.open(layer)
+    return image.convert("RGBA").getchannel("A")
+
+
+def _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside):
+    """(styles, blend, masks) from the tab's inputs: a painted region gets the style image; outside it the content
+    is kept or the second style paints; without a painted region a second style is blended in."""
+    region = painted_region(mask_editor)
+    if region is None:
+        if second_style_image is None:
+            return [style_image], None, None
         weight = _bounded(second_style_weight, 0.0, 1.0, "Second style weight")
-        styles, blend = [style_image, second_style_image], [1 - weight, weight]
+        return [style_image, second_style_image], [1 - weight, weight], None
+    if outside not in OUTSIDE_CHOICES:
+        raise _user_error(f"Outside the painted region: choose {' or '.join(OUTSIDE_CHOICES)}.")
+    if outside == "second style":
+        if second_style_image is None:
+            raise _user_error("Outside the painted region the second style paints: upload a second style image "
+                              "(or choose to keep the content there).")
+        return [style_image, second_style_image], None, [region, 255 - region]
+    return [style_image], None, [region]
+
+
+def _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, multi_scale,
+                    init, style_scale, pooling, seed) -> dict:
     strength = _bounded(style_strength, *STYLE_STRENGTH_RANGE, "Style strength")
-    settings = dict(
-        style_blend=blend, image_size=int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
+    if optimizer not in ("lbfgs", "adam"):
+        raise _user_error(f"Unknown optimiser {optimizer!r}: choose lbfgs or adam.")
+    return dict(
+        image_size=int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
         content_weight=1.0, style_weight=10.0**strength, tv_weight=_bounded(tv_weight, 0, MAX_TV_WEIGHT, "TV weight"),
         iterations=int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer=optimizer,
         preserve_color=bool(preserve_color), multi_scale=int(_bounded(multi_scale, 1, 3, "Scales")), init=init,
         style_scale=_bounded(style_scale, 0.25, 2.0, "Style scale"), pooling=pooling, seed=_seed(seed),
     )
-    history = []
+
+
+def estimate_style(content_image=None, image_size=384, iterations=100, optimizer="lbfgs", multi_scale=1) -> str:
+    """The time a Paint would take with these settings, as a line for the page (and the API)."""
+    try:
+        seconds = estimate.style_seconds(int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
+                                         int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer,
+                                         int(_bounded(multi_scale, 1, 3, "Scales")), _aspect(content_image))
+    except gr.Error as error:
+        return f"⚠️ {error.message}"
+    return f"Paint will take {estimate.describe(seconds)}."
+
+
+def _run_style(content_image, styles, settings, masks, progress, request, history, prefix=""):
+    """Runs style_transfer streaming; yields (image, losses table, info, last run) — the last run is what
+    Continue starts from: the StyleResult (with the optimiser's state), or the image a stopped run reached."""
+    aspect = _aspect(content_image)
+    expected = estimate.style_seconds(settings["image_size"], settings["iterations"], settings["optimizer"],
+                                      settings["multi_scale"], aspect)
 
     def job(callback):
         def collect(report):
             if report.losses is not None:
-                history.append(dict(report.losses, step=report.step))
+                history.append(dict(report.losses, step=len(history) + 1))
             callback(report)
-        return style_transfer(content_image, styles, callback=collect, **settings)
+        return style_transfer(content_image, styles, masks=masks, callback=collect, **settings)
 
+    def plot():
+        # None rather than an empty table: a line plot first sent an empty table draws no lines afterwards
+        return loss_table(history) if history else None
+
+    started = time.monotonic()
     for kind, value, report in _stream_job(job, progress, _describe_style, "style", request):
         if kind == "preview":
-            yield value, loss_table(history), "Painting…"
+            yield value, plot(), f"{prefix}Painting… ({estimate.describe(expected)})", gr.skip()
         elif value.stopped:
-            yield value.image, loss_table(history), _stopped_line(value) + f"\n\nSeed {settings['seed']}."
+            yield (value.image, plot(), _stopped_line(value) + f"\n\nSeed {settings['seed']}.",
+                   None if value.image is None else {"image": value.image})
         else:
             result = value.result
             extra = [f"Weighted losses at the start: {_loss_line(result.start)}",
                      f"Weighted losses at the end: {_loss_line(result.final)}",
                      f"Style strength β/α = {settings['style_weight']:.3g}, TV weight {settings['tv_weight']:g}; "
-                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; seed {settings['seed']}"]
-            yield result.image, loss_table(history), _image_info(result, extra)
+                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; seed {settings['seed']}",
+                     f"Estimated {estimate.describe(expected)} before starting; took {time.monotonic() - started:.0f} s"]
+            if masks is not None:
+                extra.insert(0, "Styled by region: " + ("each style in its own region" if len(masks) > 1
+                                                        else "the painted region; the rest keeps the content"))
+            yield result.image, plot(), prefix + _image_info(result, extra), {"result": result}
+
+
+def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5,
+            style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=100, image_size=384,
+            optimizer="lbfgs", preserve_color=False, multi_scale=1, init="content", style_scale=1.0, pooling="max",
+            seed=RANDOM_SEED, mask_editor=None, outside="keep the content",
+            progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+    """Neural style transfer; streams intermediate images and the loss curve. Yields (image, losses, info, last
+    run), the losses as a table (step, term, log10 weighted loss) for a line plot; the last run (a gr.State, not
+    part of the API) is what `continue_style` picks up.
+    style_strength: log10(β/α), the style's weight against the content's (1 = 10×, the default).
+    mask_editor: the mask editor's value (background + painted layers): the painted region gets the style image;
+    `outside` it the content is kept, or the second style paints ("second style")."""
+    if content_image is None:
+        raise _user_error("Upload a content image (or pick an example).")
+    if style_image is None:
+        raise _user_error("Upload a style image (or pick an example).")
+    if init not in ("content", "noise", "style"):
+        raise _user_error(f"Start from: choose content, noise or style (got {init!r}).")
+    styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
+    settings = _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
+                               multi_scale, init, style_scale, pooling, seed)
+    yield from _run_style(content_image, styles, dict(settings, style_blend=blend), masks, progress, request, [])
+
+
+def continue_style(content_image, style_image, second_style_image=None, second_style_weight=0.5,
+                   style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=100, image_size=384,
+                   optimizer="lbfgs", preserve_color=False, multi_scale=1, init="content", style_scale=1.0,
+                   pooling="max", seed=RANDOM_SEED, mask_editor=None, outside="keep the content", last_run=None,
+                   progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+    """Continue: `iterations` more, from the last result of this session (settings may have changed). With the
+    same optimiser and size the optimiser's state goes along, so 100 + 100 is the same as 200 at once."""
+    if not last_run:
+        raise _user_error("Nothing to continue yet: press Paint first (Continue starts from its result).")
+    if content_image is None or style_image is None:
+        raise _user_error("Continue needs the content and style images the result was painted from.")
+    styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
+    settings = _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
+                               multi_scale, init, style_scale, pooling, seed)
+    previous = last_run.get("result") or last_run["image"]
+    settings["init"] = previous
+    history = [dict(h, step=i + 1) for i, h in enumerate(getattr(previous, "history", []))]
+    carried = hasattr(previous, "resume") and previous.resume.get(optimizer) is not None
+    prefix = (f"Continued for {settings['iterations']} more iterations from the last result"
+              f"{' (with the optimiser’s state)' if carried else ''}.\n\n")
+    yield from _run_style(content_image, styles, dict(settings, style_blend=blend), masks, progress, request, history,
+                          prefix)
+
+
+def estimate_clip(clip=None, image_size=192, iterations=60, optimizer="lbfgs", max_frames=12) -> str:
+    """The time styling a clip would take: frames × iterations at this size (the first frame gets `iterations`,
+    each later one half, as style_video does)."""
+    try:
+        frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))
+        aspect = 0.75
+        if clip is not None:
+            read = read_clip(clip, max_frames=frames)
+            frames, aspect = len(read.frames), read.frames[0].height / read.frames[0].width
+        seconds = estimate.style_seconds(int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
+                                         int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer,
+                                         1, aspect, frames=frames)
+    except (gr.Error, ImageInputError, ValueError) as error:
+        return f"⚠️ {getattr(error, 'message', error)}"
+    return f"Styling {frames} frames will take {estimate.describe(seconds)}."
+
+
+def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=60,
+                 image_size=192, optimizer="lbfgs", preserve_color=False, style_scale=1.0, pooling="max",
+                 seed=RANDOM_SEED, max_frames=12, temporal_weight=DEFAULT_TEMPORAL_WEIGHT,
+                 progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+    """Styles an animated GIF or a short MP4/WebM frame by frame (`genmods.style.style_video`): each frame starts
+    from the previous styled one, with a temporal term where the input did not move. Streams each finished frame;
+    yields (latest frame, MP4 path, GIF path, info), the files at the end."""
+    if clip is None:
+        raise _user_error("Upload an animated GIF or a short video (MP4 or WebM), or pick the example.")
+    if style_image is None:
+        raise _user_error("Upload a style image (or pick an example) above.")
+    settings = _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, 1,
+                               "content", style_scale, pooling, seed)
+    settings.pop("multi_scale")
+    frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))
+    temporal = _bounded(temporal_weight, 0, MAX_TEMPORAL_WEIGHT, "Temporal weight")
+    try:
+        load_image(style_image, max_side=64, name="style image")
+        read = read_clip(clip, max_frames=frames)  # bad clips are refused here, before any styling
+    except (ImageInputError, ValueError) as error:
+        raise _user_error(error) from None
+    expected = estimate.style_seconds(settings["image_size"], settings["iterations"], optimizer, 1,
+                                      read.frames[0].height / read.frames[0].width, frames=len(read.frames))
+    finished = []
+
+    def job(callback):
+        def report(progress_):
+            if progress_.finished:
+                finished.append(progress_.image)
+            callback(progress_)
+        return style_video(read.frames, style_image, fps=read.fps, temporal_weight=temporal, callback=report,
+                           max_frames=frames, **settings)
+
+    describe = lambda r: f"frame {r.frame}/{r.frames} · step {r.step}/{r.total_steps}"  # noqa: E731
+    started = time.monotonic()
+    waiting = f"Styling {len(read.frames)} frames ({estimate.describe(expected)})…"
+    for kind, value, report in _stream_job(job, progress, describe, "style", request):
+        if kind == "preview":
+            yield value, gr.skip(), gr.skip(), f"{waiting}\n\nFrame {report.frame} of {report.frames} done."
+            continue
+        end: JobEnd = value
+        styled = end.result.frames if not end.stopped else finished
+        lines = [f"ℹ️ {note}" for note in read.notes]
+        if end.stopped:
+            lines.insert(0, _stopped_line(end, "iterations").replace(
+                "the last intermediate image is kept as the result", f"{len(styled)} finished frames kept"))
+        if len(styled) < 2:
+            yield (styled[-1] if styled else None), None, None, "\n\n".join(lines or ["No frame finished."])
+            return
+        folder = Path(tempfile.mkdtemp(prefix="genmods-clip-"))
+        mp4 = save_animation(styled, folder / "styled.mp4", fps=read.fps)
+        gif = save_animation(styled, folder / "styled.gif", fps=read.fps)
+        if not end.stopped:
+            result = end.result
+            lines = [f"Weights: {result.weights.source}." if not result.weights.warning
+                     else f"⚠️ **{result.weights.warning}**"] + lines + [f"ℹ️ {n}" for n in result.notes]
+        lines.append(f"{len(styled)} frames at {read.fps:.3g} frames per second, {styled[0].width}×{styled[0].height} px; "
+                     f"temporal weight {temporal:g}; seed {settings['seed']}. Estimated {estimate.describe(expected)}; "
+                     f"took {time.monotonic() - started:.0f} s.")
+        yield styled[-1], mp4, gif, "\n\n".join(lines)
+
+
+__all__ = [
+    "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region",
+    "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE", "DEFAULT_STYLE_STRENGTH", "MAX_TEMPORAL_WEIGHT",
+    "OUTSIDE_CHOICES", "MAX_CLIP_FRAMES", "MAX_FRAMES",
+]

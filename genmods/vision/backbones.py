@@ -130,6 +130,7 @@ def _random_backbone(name: str) -> nn.Module:
 _loaded: dict[tuple, tuple[nn.Module, "WeightsInfo"]] = {}
 _hub_failures: dict[str, tuple[float, str]] = {}  # backbone → (time.monotonic() of the failure, reason)
 _loading = threading.Lock()
+_tracing = threading.Lock()
 
 
 HUB = "*"  # the key of a failure of the Hub itself, shared by every backbone
@@ -316,7 +317,8 @@ def feature_extractor(name: str, layers, *, pretrained: bool = True, pooling: st
         if extractor is not None:
             _extractors.move_to_end(key)
     if extractor is None:
-        extractor = _build_extractor(name, model, layers, pooling, precision, weights)
+        with _tracing:  # torch.fx's symbolic tracer patches globals: two traces at once corrupt each other
+            extractor = _build_extractor(name, model, layers, pooling, precision, weights)
         with _loading:
             _extractors[key] = extractor
             while len(_extractors) > _MAX_EXTRACTORS:
