@@ -13,7 +13,9 @@ from .conftest import REPO
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync",
+                 # Chromium's test camera (a moving shape on green) stands in for a webcam, without a prompt
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,7 +37,7 @@ def browser_context(app_url):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+        context.grant_permissions(["clipboard-read", "clipboard-write", "camera"], origin=app_url.rstrip("/"))
         context.set_default_timeout(120_000)
         yield context
         browser.close()
@@ -198,3 +200,82 @@ def test_style_tab_stop_then_paint_at_once_finishes_and_reopens_from_a_link(page
     assert reopened.locator("#style-loss canvas, #style-loss svg").count() >= 1
     reopened.screenshot(path=ARTIFACTS / "style-reopened-from-link.png", full_page=True)
     reopened.close()
+
+
+def brush(page, canvas, start, end, steps=12):
+    """Drags the mouse across `canvas` from `start` to `end` (fractions of its width and height)."""
+    box = canvas.bounding_box()
+    point = lambda f: (box["x"] + box["width"] * f[0], box["y"] + box["height"] * f[1])  # noqa: E731
+    page.mouse.move(*point(start))
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(*point([a + (b - a) * i / steps for a, b in zip(start, end)]))
+    page.mouse.up()
+
+
+def test_style_by_a_brushed_region_then_continue(page, pictures):
+    page.get_by_role("tab", name="Style transfer").click()
+    panel = visible_panel(page)
+    uploads = panel.locator("input[type=file]")
+    uploads.nth(0).set_input_files(str(pictures / "cat.png"))
+    uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
+    page.get_by_text("Style by region: brush where the style goes").click()
+    canvas = page.locator("#style-mask canvas").first
+    canvas.wait_for()
+    page.wait_for_function("() => document.querySelector('#style-estimate').innerText.includes('Paint will take about')")
+    brush(page, canvas, (0.15, 0.2), (0.35, 0.8))
+    set_number(page, "Iterations", 6)
+    set_number(page, "Output size (px)", 128)
+    set_number(page, "Style strength", 2)
+    page.get_by_role("button", name="Paint", exact=True).click()
+    page.locator("#style-info", has_text="Styled by region: the painted region; the rest keeps the content").wait_for()
+    assert "before starting; took" in text_of(page, "style-info")
+    page.get_by_role("button", name="Continue", exact=True).click()
+    page.locator("#style-info", has_text="Continued for 6 more iterations from the last result").wait_for()
+    page.locator("#style-info", has_text="Weighted losses at the end").wait_for()
+    page.screenshot(path=ARTIFACTS / "style-region-continued.png", full_page=True)
+
+
+def test_webcam_and_clipboard_fill_an_image_input(page, pictures):
+    page.get_by_role("tab", name="Style transfer").click()
+    content = page.locator("#style-content")
+    content.get_by_role("button", name="Capture from camera").click()
+    content.get_by_text("Click to Access Webcam").click()
+    content.get_by_role("button", name="capture photo").click()
+    content.locator("img").wait_for()
+    # a picture copied to the clipboard, pasted into the style input
+    page.evaluate("""async () => {
+        const canvas = document.createElement('canvas'); canvas.width = 96; canvas.height = 64;
+        const context = canvas.getContext('2d');
+        for (let x = 0; x < 96; x += 8) { context.fillStyle = x % 16 ? '#1040c0' : '#f0d020'; context.fillRect(x, 0, 8, 64); }
+        const blob = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'));
+        await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]);
+    }""")
+    style = page.locator("#style-style")
+    style.get_by_role("button", name="Paste from clipboard").click()
+    style.locator("img").wait_for()
+    set_number(page, "Iterations", 3)
+    set_number(page, "Output size (px)", 96)
+    page.get_by_role("button", name="Paint", exact=True).click()
+    page.locator("#style-info", has_text="Weighted losses at the end").wait_for()
+    page.screenshot(path=ARTIFACTS / "style-webcam-and-clipboard.png", full_page=True)
+
+
+def test_a_clip_is_styled_in_the_browser_with_its_frames_streaming(page, pictures):
+    page.get_by_role("tab", name="Style transfer").click()
+    page.get_by_text("Style a moving image").click()
+    page.get_by_text("Example clip").locator("xpath=..").locator("td, button, img").first.click()
+    page.wait_for_function("() => document.querySelector('#clip-estimate').innerText.includes('Styling 12 frames')")
+    set_number(page, "Frames (at most)", 4)
+    set_number(page, "Frame size (px)", 96)
+    page.get_by_label("number input for Iterations", exact=True).nth(1).fill("6")
+    page.get_by_label("number input for Iterations", exact=True).nth(1).press("Enter")
+    page.get_by_role("button", name="Style the clip", exact=True).click()
+    page.locator("#clip-frame img").wait_for()  # the first finished frame, before the clip is done
+    assert page.locator("#clip-info", has_text="frames per second").count() == 0
+    page.screenshot(path=ARTIFACTS / "style-clip-running.png", full_page=True)
+    page.locator("#clip-info", has_text="frames per second").wait_for()
+    assert "4 of them, evenly spaced" in text_of(page, "clip-info")
+    page.locator("#clip-video video").wait_for()
+    page.locator('#clip-gif a[download="styled.gif"]').wait_for()
+    page.screenshot(path=ARTIFACTS / "style-clip.png", full_page=True)

@@ -142,6 +142,15 @@ def check_upload(payload):
     return path  # sent back, so the input is part of the session's state and a shared link reopens it
 
 
+def _longer_side(image, default: int) -> int:
+    """The longer side of an input image (from its header), `default` when there is none yet."""
+    try:
+        with Image.open(image) as opened:
+            return max(opened.size)
+    except Exception:  # no image yet, or one the run itself will refuse with a message
+        return default
+
+
 def _aspect(image) -> float:
     """height / width of an input image (from its header), 0.75 when there is none yet."""
     try:

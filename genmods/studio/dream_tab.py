@@ -10,7 +10,8 @@ import gradio as gr
 from ..dream import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
 from . import estimate
 from .common import (
-    MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
+    MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _seed, _stopped_line, _stream_job,
+    _user_error,
 )
 
 MAX_DREAM_ITERATIONS = 100
@@ -52,7 +53,8 @@ def estimate_dream(image=None, backbone="inception_v3", octaves=3, octave_scale=
 def _dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side) -> float:
     if backbone not in estimate.SUPPORTED_BACKBONES:
         raise _user_error(f"Unknown backbone {backbone!r}.")
-    return estimate.dream_seconds(int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size")),
+    side = int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size"))
+    return estimate.dream_seconds(min(side, _longer_side(image, side)),  # a smaller image is not upscaled
                                   int(_bounded(octaves, 1, MAX_OCTAVES, "Octaves")),
                                   _bounded(octave_scale, 1.05, 3.0, "Octave scale"),
                                   int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")), backbone,

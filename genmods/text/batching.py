@@ -14,6 +14,7 @@ import threading
 import time
 from queue import Empty, Queue
 
+from ..tracing import MODEL_CALLS
 from .generate import TextRequest, follow, generate_requests
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ class TextBatcher:
             self.batch_sizes.append(len(live))
             started = time.monotonic()
             try:
-                generate_requests(self.model, self.tokenizer, live)
+                with MODEL_CALLS.shared():  # never while a feature extractor is being traced (genmods.tracing)
+                    generate_requests(self.model, self.tokenizer, live)
                 logger.info("served %d text requests (%d rows, up to %d characters) in %.2f s", len(live),
                             sum(r.rows for r in live), max(r.max_new_tokens for r in live), time.monotonic() - started)
             except Exception as error:  # every request of the batch hears of it; the worker carries on

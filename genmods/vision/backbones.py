@@ -33,6 +33,7 @@ from timm.layers import create_feature_extractor, get_graph_node_names
 from torch import nn
 
 from ..device import default_device
+from ..tracing import MODEL_CALLS
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,6 @@ def _random_backbone(name: str) -> nn.Module:
 _loaded: dict[tuple, tuple[nn.Module, "WeightsInfo"]] = {}
 _hub_failures: dict[str, tuple[float, str]] = {}  # backbone → (time.monotonic() of the failure, reason)
 _loading = threading.Lock()
-_tracing = threading.Lock()
 
 
 HUB = "*"  # the key of a failure of the Hub itself, shared by every backbone
@@ -317,7 +317,8 @@ def feature_extractor(name: str, layers, *, pretrained: bool = True, pooling: st
         if extractor is not None:
             _extractors.move_to_end(key)
     if extractor is None:
-        with _tracing:  # torch.fx's symbolic tracer patches globals: two traces at once corrupt each other
+        # torch.fx's tracer patches nn.Module for the whole process: trace alone (genmods.tracing)
+        with MODEL_CALLS.exclusive():
             extractor = _build_extractor(name, model, layers, pooling, precision, weights)
         with _loading:
             _extractors[key] = extractor
