@@ -291,9 +291,8 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             )
             wire_stop(stop_style, "style")
             wire_stop(stop_clip, "style")
-            # the mask is painted on the content image: a new content image starts a clean canvas
-            content_image.change(lambda path: {"background": path, "layers": [], "composite": path} if path else None,
-                                 content_image, mask_editor, api_visibility="private", queue=False)
+            # the mask is brushed on the content image: another content image starts a clean canvas
+            content_image.change(studio.mask_canvas, [content_image, mask_editor], mask_editor, api_visibility="private")
             gr.on([demo.load, content_image.change, output_size.change, style_iterations.change, optimizer.change,
                    multi_scale.change], studio.estimate_style,
                   inputs=[content_image, output_size, style_iterations, optimizer, multi_scale], outputs=style_estimate,

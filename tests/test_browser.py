@@ -79,8 +79,13 @@ def text_of(page, elem_id: str) -> str:
 def share_and_reopen(page, browser_context):
     """Clicks the visible tab's "Share via Link" and opens the copied link in a new page."""
     visible_panel(page).get_by_role("button", name="Share via Link").click()
-    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('deep_link=')")
-    link = page.evaluate("navigator.clipboard.readText()")
+    # polled here: page.wait_for_function takes an async function's promise as an immediate success
+    link = ""
+    for _ in range(100):
+        link = page.evaluate("navigator.clipboard.readText()")
+        if "deep_link=" in link:
+            break
+        page.wait_for_timeout(200)
     reopened = browser_context.new_page()
     reopened.goto(link)
     reopened.locator("[role=tab][aria-selected=true]").wait_for()
@@ -122,8 +127,10 @@ def test_text_tab_streams_and_walks_the_next_character_distribution(page, browse
 def test_text_stop_keeps_what_was_written(page):
     page.get_by_role("tab", name="Text").click()
     set_number(page, "Characters to generate", 2000)
+    before = page.locator("#text-out-low textarea").input_value()  # the last test's text, until this run clears it
     page.get_by_role("button", name="Generate").click()
-    page.wait_for_function("() => document.querySelector('#text-out-low textarea').value.length >= 20")
+    page.wait_for_function("before => { const text = document.querySelector('#text-out-low textarea').value;"
+                           " return text.length >= 20 && !text.startsWith(before.slice(0, 20)); }", arg=before)
     visible_panel(page).get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped after").wait_for()
     written = len(page.locator("#text-out-low textarea").input_value())
@@ -204,6 +211,7 @@ def test_style_tab_stop_then_paint_at_once_finishes_and_reopens_from_a_link(page
 
 def brush(page, canvas, start, end, steps=12):
     """Drags the mouse across `canvas` from `start` to `end` (fractions of its width and height)."""
+    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
     box = canvas.bounding_box()
     point = lambda f: (box["x"] + box["width"] * f[0], box["y"] + box["height"] * f[1])  # noqa: E731
     page.mouse.move(*point(start))
@@ -224,6 +232,7 @@ def test_style_by_a_brushed_region_then_continue(page, pictures):
     canvas.wait_for()
     page.wait_for_function("() => document.querySelector('#style-estimate').innerText.includes('Paint will take about')")
     brush(page, canvas, (0.15, 0.2), (0.35, 0.8))
+    page.wait_for_timeout(1500)  # the upload check's echo arrives: it must leave the strokes in place
     set_number(page, "Iterations", 6)
     set_number(page, "Output size (px)", 128)
     set_number(page, "Style strength", 2)
@@ -239,6 +248,8 @@ def test_style_by_a_brushed_region_then_continue(page, pictures):
 def test_webcam_and_clipboard_fill_an_image_input(page, pictures):
     page.get_by_role("tab", name="Style transfer").click()
     content = page.locator("#style-content")
+    if content.get_by_role("button", name="Clear").count():
+        content.get_by_role("button", name="Clear").click()  # the last test's picture
     content.get_by_role("button", name="Capture from camera").click()
     content.get_by_text("Click to Access Webcam").click()
     content.get_by_role("button", name="capture photo").click()

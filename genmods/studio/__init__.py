@@ -12,7 +12,7 @@ from .estimate import warm_up as measure_devices
 from .style_tab import (
     DEFAULT_STYLE_STRENGTH, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, MAX_CLIP_FRAMES, MAX_STYLE_ITERATIONS,
     MAX_TEMPORAL_WEIGHT, MAX_TV_WEIGHT, OUTSIDE_CHOICES, STYLE_STRENGTH_RANGE, continue_style, estimate_clip,
-    estimate_style, stylize, stylize_clip,
+    estimate_style, mask_canvas, stylize, stylize_clip,
 )
 from .text_tab import (
     MAX_PROMPT_LENGTH, MAX_TEMPERATURE, MAX_TEXT_LENGTH, STREAM_INTERVAL, TEXT_MODELS, TEXT_TIME_LIMIT, UNSURE,
@@ -30,7 +30,7 @@ __all__ = [
     "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "compare_layers", "dream", "zoom_animation",
     "DEFAULT_STYLE_STRENGTH", "DEFAULT_TV_WEIGHT", "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE",
     "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "estimate_dream",
-    "measure_devices", "DEFAULT_TEMPORAL_WEIGHT", "MAX_CLIP_FRAMES", "MAX_TEMPORAL_WEIGHT", "OUTSIDE_CHOICES",
+    "measure_devices", "mask_canvas", "DEFAULT_TEMPORAL_WEIGHT", "MAX_CLIP_FRAMES", "MAX_TEMPORAL_WEIGHT", "OUTSIDE_CHOICES",
     "MAX_PROMPT_LENGTH", "MAX_TEMPERATURE", "MAX_TEXT_LENGTH", "STREAM_INTERVAL", "TEXT_MODELS",
     "TEXT_TIME_LIMIT", "UNSURE", "first_unsure_position", "generate_text", "load_text_model", "next_character_at",
     "text_batcher", "TEXT_CONCURRENCY", "QUEUE_SIZE", "SERVER_THREADS",

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..style import DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, style_transfer, style_video
 from ..style.video import MAX_FRAMES, read_clip
-from ..vision.images import ImageInputError, load_image, save_animation
+from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation
 from . import estimate
 from .common import (
     MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
@@ -47,16 +47,40 @@ def painted_region(editor_value) -> np.ndarray | None:
     layers = [layer for layer in (editor_value.get("layers") or []) if layer is not None]
     opacity = None
     for layer in layers:
-        alpha = np.asarray(load_image_alpha(layer), np.float32)
+        alpha = np.asarray(_opacity(layer), np.float32)
         opacity = alpha if opacity is None else np.maximum(opacity, alpha)
     if opacity is None or opacity.max() == 0:
         return None
     return (opacity / opacity.max() * 255).round().astype(np.uint8)
 
 
-def load_image_alpha(layer) -> Image.Image:
-    image = layer if isinstance(layer, Image.Image) else Image.open(layer)
-    return image.convert("RGBA").getchannel("A")
+def _opacity(layer) -> Image.Image:
+    """A brush layer's alpha channel (the same pixel limit as every image)."""
+    try:
+        image = layer if isinstance(layer, Image.Image) else Image.open(layer)
+        check_pixel_count(image)
+        return image.convert("RGBA").getchannel("A")
+    except ImageInputError as error:
+        raise _user_error(error) from None
+    except (OSError, ValueError):
+        raise _user_error("The brushed mask layer is not an image we can read.") from None
+
+
+def mask_canvas(content_image, editor_value):
+    """The mask editor for a content image: that image as the background, nothing brushed yet — unless the
+    editor already shows the same picture (the same file uploaded again, or its upload check echoing it back),
+    whose strokes are kept."""
+    if content_image is None:
+        return None
+    background = (editor_value or {}).get("background")
+    try:
+        with Image.open(content_image) as new:
+            if background is not None and new.size == background.size and np.array_equal(
+                    np.asarray(new.convert("RGB")), np.asarray(background.convert("RGB"))):
+                return gr.skip()
+    except (OSError, ValueError):  # not an image: the upload check says so; the canvas stays as it is
+        return gr.skip()
+    return {"background": content_image, "layers": [], "composite": content_image}
 
 
 def _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside):
@@ -268,7 +292,7 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
 
 
 __all__ = [
-    "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region",
+    "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region", "mask_canvas",
     "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE", "DEFAULT_STYLE_STRENGTH", "MAX_TEMPORAL_WEIGHT",
     "OUTSIDE_CHOICES", "MAX_CLIP_FRAMES", "MAX_FRAMES",
 ]
