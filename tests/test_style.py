@@ -193,6 +193,28 @@ def test_command_line(content, style, tmp_path):
     assert run.returncode != 0 and "not found" in run.stderr
 
 
+def test_command_line_masks_and_continuing(content, style, tmp_path):
+    content.save(tmp_path / "c.png")
+    style.save(tmp_path / "s.jpg")
+    top = np.zeros((content.height, content.width), np.uint8)
+    top[: content.height // 2] = 255
+    Image.fromarray(top).save(tmp_path / "top.png")
+    env = {"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    common = ["--image-size", "64", "--iterations", "3", "--no-pretrained"]
+    run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "s.jpg"),
+                          str(tmp_path / "out.png"), "--mask", str(tmp_path / "top.png"), *common],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "s.jpg"),
+                          str(tmp_path / "more.png"), "--init", str(tmp_path / "out.png"), *common],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0 and Image.open(tmp_path / "more.png").size == (64, 53)
+    run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "s.jpg"),
+                          str(tmp_path / "x.png"), "--mask", str(tmp_path / "top.png"), "--mask", str(tmp_path / "top.png"),
+                          *common], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode != 0 and "2 mask(s) for 1 style image" in run.stderr
+
+
 def _objective_of_delivered_image(result, content, style, size, content_weight, style_weight, tv_weight):
     """The objective recomputed from scratch (fp32, fresh targets) on the 8-bit PNG the person gets."""
     extractor = feature_extractor("vgg19", tuple(dict.fromkeys(CONTENT_LAYERS + STYLE_LAYERS)), pretrained=False,
