@@ -269,7 +269,9 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         clip_gif = gr.File(label="Styled clip (GIF)", interactive=False, elem_id="clip-gif")
                         clip_info = gr.Markdown(elem_id="clip-info")
 
-            last_run = gr.State()  # what Continue starts from: this visitor's last result
+            # what Continue starts from: this visitor's last result, with the optimiser's state (L-BFGS keeps 50
+            # image-sized pairs, ~130 MB at 384 px), so it is dropped 15 minutes after it was made
+            last_run = gr.State(time_to_live=900)
             style_inputs = [content_image, style_image, second_style, second_weight, style_strength, tv_weight,
                             style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale,
                             pooling, style_seed, mask_editor, outside]

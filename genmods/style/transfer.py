@@ -182,7 +182,7 @@ def run_lbfgs(objective, x: torch.Tensor, steps: int, on_step, history_size: int
     `state`: what a previous run returned (its exact z and curvature pairs): continuing it is the same as
     having run on. Returns the pixels and that state.
     """
-    z = (state["z"] if state else torch.logit(x.detach().clamp(_EDGE, 1 - _EDGE))).clone().requires_grad_(True)
+    z = (state["z"].to(x.device) if state else torch.logit(x.detach().clamp(_EDGE, 1 - _EDGE))).clone().requires_grad_(True)
     solver = torch.optim.LBFGS([z], lr=1.0, max_iter=1, max_eval=20, history_size=history_size, tolerance_grad=-1,
                                tolerance_change=-1, line_search_fn="strong_wolfe")
     if state:
@@ -213,12 +213,23 @@ def run_lbfgs(objective, x: torch.Tensor, steps: int, on_step, history_size: int
     return torch.sigmoid(z.detach()), {"z": z.detach().clone(), "solver": solver.state_dict()}
 
 
+def _on_cpu(value):
+    """An optimiser's state (dicts and lists of tensors) with every tensor moved to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {key: _on_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(item) for item in value)
+    return value
+
+
 def run_adam(objective, x: torch.Tensor, steps: int, learning_rate: float, on_step, full_precision: bool,
              state: dict | None = None) -> tuple[torch.Tensor, dict]:
     """Adam on the pixels, projected back into [0, 1] after each step (a projection Adam tolerates).
     `state`: what a previous run returned (its exact pixels and Adam's moment estimates; a fresh Adam's first
     steps move every pixel by the full step). Returns the pixels and that state."""
-    x = (state["x"] if state else x.detach()).clone().requires_grad_(True)
+    x = (state["x"].to(x.device) if state else x.detach()).clone().requires_grad_(True)
     solver = torch.optim.Adam([x], lr=learning_rate)
     if state:
         solver.load_state_dict(state["solver"])
@@ -424,7 +435,8 @@ def style_transfer(
             image, state = run_lbfgs(objective, image, steps, on_step, state=carried)
         else:
             image, state = run_adam(objective, image, steps, learning_rate, on_step, full_precision=False, state=carried)
-        resume = {"size": tuple(size), optimizer: state}
+        # kept on the CPU (a result may wait in a visitor's session; load_state_dict moves it back)
+        resume = {"size": tuple(size), optimizer: _on_cpu(state)}
 
     if optimizer == "adam":  # Adam's history holds each step's starting point: measure where it ended
         with torch.no_grad():
