@@ -1,11 +1,14 @@
 """How long an image job will take, said before it starts, so nobody starts a 20-minute job on a CPU Space
 by accident.
 
-One evaluation (forward + backward through the backbone) is timed once per backbone at a reference size when
-the app starts (`warm_up`, in the background); a job's estimate scales that time by its pixels and counts its
-evaluations: style transfer about 1.1 per L-BFGS iteration (tests/test_style.py pins ≤ 1.25) and 1 per Adam
-step, per scale; DeepDream one per ascent step, per octave. A network's cost grows about linearly with the
-pixels, so this is good to about ±30 % at the sizes the app allows.
+One evaluation (forward + backward through the whole backbone) is timed once per backbone at a reference size
+when the app starts (`warm_up`, in the background); a job's estimate scales that time by its pixels and counts
+its evaluations: style transfer about 1.1 per L-BFGS iteration (tests/test_style.py pins ≤ 1.25) and 1 per Adam
+step, per scale; DeepDream one per ascent step, per octave; plus fixed per-iteration and per-image costs.
+Measured on the 2-core development CPU: style within about 15 % (256 px × 30 iterations: 15.3 s estimated,
+17.3 s taken); DeepDream errs long, up to about 2× (512 px, 3 octaves × 10: 23 s estimated, 9.9 s taken),
+because the jobs run a network truncated after their deepest layer and the whole one is timed — timing the
+truncated one would mean tracing it, which pauses every other model (genmods.tracing).
 """
 
 import math
