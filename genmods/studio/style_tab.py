@@ -4,6 +4,7 @@ the last result, styling a GIF or short video, and a time estimate before any of
 import math
 import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
@@ -212,6 +213,14 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
                           prefix)
 
 
+@lru_cache(maxsize=16)
+def _clip_shape(path: str, max_frames: int) -> tuple[int, float]:
+    """(frames styled, height / width) of an uploaded clip: decoded once, not again for every slider move
+    (Gradio gives each upload its own path)."""
+    read = read_clip(path, max_frames=max_frames)
+    return len(read.frames), read.frames[0].height / read.frames[0].width
+
+
 def estimate_clip(clip=None, image_size=192, iterations=60, optimizer="lbfgs", max_frames=12) -> str:
     """The time styling a clip would take: frames × iterations at this size (the first frame gets `iterations`,
     each later one half, as style_video does)."""
@@ -219,8 +228,7 @@ def estimate_clip(clip=None, image_size=192, iterations=60, optimizer="lbfgs", m
         frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))
         aspect = 0.75
         if clip is not None:
-            read = read_clip(clip, max_frames=frames)
-            frames, aspect = len(read.frames), read.frames[0].height / read.frames[0].width
+            frames, aspect = _clip_shape(str(clip), frames)
         seconds = estimate.style_seconds(int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
                                          int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer,
                                          1, aspect, frames=frames)
