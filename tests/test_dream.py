@@ -277,3 +277,18 @@ def test_relative_layer_balance_makes_weights_shares_whatever_the_layers_scale(p
         assert octave[0] == pytest.approx(1.5, rel=1e-3)
     raw = deep_dream(photo, octaves=1, iterations=1, layer_balance="raw", **FAST)
     assert raw.losses[0][0] != pytest.approx(1.5, rel=0.1)
+
+
+def test_dream_settings_are_checked_when_made_and_the_tab_builds_them(photo):
+    from genmods.dream import DreamSettings
+    from genmods.studio.dream_tab import dream_settings
+
+    with pytest.raises(ValueError, match="step must be a positive number"):
+        DreamSettings(step=0)
+    with pytest.raises(ValueError, match="Unknown preset"):
+        DreamSettings(layers="deepest")
+    with pytest.raises(TypeError, match="unknown dream setting.*octave"):
+        deep_dream(photo, pretrained=False, octave=2)
+    settings = dream_settings("vgg19", "custom", "conv4_2=2", 2, 1.4, 3, 0.02, 4, 0, 9, 128)
+    assert settings.layer_weights == {"conv4_2": 2.0} and settings.relative and settings.seed == 9
+    assert settings.tile_size is None and settings.with_options(tile_size=64).tile_size == 64

@@ -404,3 +404,50 @@ def test_init_accepts_an_image_and_refuses_an_unknown_name(content, style, tmp_p
     assert result.start["tv"] == 0.0  # a flat grey canvas has no total variation
     with pytest.raises(ValueError, match="init must be"):
         style_transfer(content, style, init="photo", **FAST)
+
+
+def test_settings_are_checked_when_made_and_unknown_names_are_refused(content, style):
+    from genmods.style import StyleSettings
+
+    with pytest.raises(ValueError, match="image_size"):
+        StyleSettings(image_size=5000)
+    with pytest.raises(ValueError, match="learning_rate is Adam's"):
+        StyleSettings(learning_rate=0.1)
+    with pytest.raises(TypeError, match="unknown style setting.*styel_weight"):
+        style_transfer(content, style, styel_weight=3.0, **FAST)
+    settings = StyleSettings(**FAST)
+    assert settings.with_options(style_weight=3.0).style_weight == 3.0 and settings.style_weight == 10.0
+    # a settings object and the same settings by name run the same optimisation
+    assert np.array_equal(np.asarray(style_transfer(content, style, settings).image),
+                          np.asarray(style_transfer(content, style, **FAST).image))
+
+
+def test_the_objective_of_one_scale_weighs_its_terms_by_the_settings(content, style):
+    from genmods.style import StyleObjective, StyleSettings
+    from genmods.style.transfer import load_inputs
+
+    settings = StyleSettings(**FAST)
+    inputs = load_inputs(content, style, "content", None, None, settings)
+    extractor = feature_extractor("vgg19", settings.layers, pretrained=False)
+    objective = StyleObjective.at_scale(extractor, settings, inputs, (40, 48))
+    assert objective.content_pixels.shape[-2:] == (40, 48)
+    with torch.no_grad():
+        total, terms = objective(objective.content_pixels, full_precision=True)
+        assert terms["content"].item() == 0.0 and terms["style"].item() > 0
+        stronger = StyleObjective.at_scale(extractor, settings.with_options(style_weight=20.0), inputs, (40, 48))
+        _, stronger_terms = stronger(objective.content_pixels, full_precision=True)
+    assert stronger_terms["style"].item() == pytest.approx(2 * terms["style"].item(), rel=1e-5)
+    assert total.item() == pytest.approx(sum(t.item() for t in terms.values()), rel=1e-6)
+
+
+def test_the_style_strength_slider_is_the_log_of_the_style_weight():
+    from genmods.studio.style_tab import style_settings
+
+    settings = style_settings(2.0, 1.0, 10, 128, "lbfgs", False, 1, 1.0, "max", 5)
+    assert settings.style_weight == pytest.approx(100.0) and settings.content_weight == 1.0 and settings.seed == 5
+    import gradio as gr
+
+    with pytest.raises(gr.Error, match="Style strength must be between"):
+        style_settings(7.0, 1.0, 10, 128, "lbfgs", False, 1, 1.0, "max", 5)
+    with pytest.raises(gr.Error, match="pooling"):
+        style_settings(1.0, 1.0, 10, 128, "lbfgs", False, 1, 1.0, "median", 5)

@@ -16,7 +16,7 @@ Keras recipe does on InceptionV3. docs/calibration.md converts every default fro
 import math
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -255,71 +255,94 @@ def layer_scales_at(extractor, x, layers) -> dict[str, torch.Tensor]:
     return {name: term.clamp_min(1e-12) for name, term in terms.items()}
 
 
-def deep_dream(
-    image,
-    *,
-    backbone: str = "inception_v3",
-    layers=None,
-    octaves: int = 3,
-    octave_scale: float = 1.4,
-    iterations: int = 20,
-    step: float = 0.01,
-    max_loss: float | None = None,
-    layer_balance: str = "auto",
-    jitter: int = 0,
-    tile_size: int | None = None,
-    guide=None,
-    seed: int = 0,
-    pretrained: bool = True,
-    weights_file: str | None = None,
-    precision: str = "auto",
-    max_side: int = DEFAULT_MAX_SIDE,
-    callback: Callable[[DreamProgress], None] | None = None,
-    preview_every: int = 5,
-) -> DreamResult:
-    """Dream on `image` (a path, bytes, PIL image or array; see `vision.images.load_image`).
+@dataclass(frozen=True)
+class DreamSettings:
+    """Every knob of a dream, with the library's defaults (the lecture's Keras recipe), checked when made (a bad
+    value is a ValueError naming it). `deep_dream`, `dream_zoom`, the command line and the app all build one.
 
-    layers: a preset name ("low", "mid", "high", "keras") or {layer: weight}; default "keras".
-    step: mean change per pixel per ascent step, in Keras' [-1, 1] units (0.01 ≈ 1.27 grey levels),
-        the same on every backbone.
+    layers: a preset name ("low", "mid", "high", "keras") or {layer: weight} (or a list of layers, weight 1).
+    step: mean change per pixel per ascent step, in Keras' [-1, 1] units (0.01 ≈ 1.27 grey levels), the same on
+        every backbone.
     max_loss: stop ascending at an octave once the loss exceeds it (the Keras recipe's early stop).
-    layer_balance: "relative" divides each layer's term by its value at the start of the octave, so the
-        weights are relative contributions on any backbone (the loss then starts at the sum of the
-        weights); "raw" is the Keras recipe's plain weighted sum; "auto" (default) is raw for the
-        recipe itself (InceptionV3, preset "keras") and relative otherwise.
+    layer_balance: "relative" divides each layer's term by its value at the start of the octave, so the weights
+        are relative contributions on any backbone; "raw" is the Keras recipe's plain weighted sum; "auto" is raw
+        for the recipe itself (InceptionV3, preset "keras") and relative otherwise.
     jitter: roll the image by up to this many pixels before each step (and the gradient back).
     tile_size: compute gradients in tiles of this many pixels (bounded memory for large images).
-    guide: an image whose features the dream is pulled towards, instead of raw activation.
     precision: "auto" runs the network under bf16 autocast where the hardware is fast at it; "fp32" never.
+    max_side: larger inputs are downscaled to this longer side.
+    """
+
+    backbone: str = "inception_v3"
+    layers: str | dict | tuple | None = "keras"
+    octaves: int = 3
+    octave_scale: float = 1.4
+    iterations: int = 20
+    step: float = 0.01
+    max_loss: float | None = None
+    layer_balance: str = "auto"
+    jitter: int = 0
+    tile_size: int | None = None
+    seed: int = 0
+    pretrained: bool = True
+    weights_file: str | None = None
+    precision: str = "auto"
+    max_side: int = DEFAULT_MAX_SIDE
+    preview_every: int = 5
+
+    def __post_init__(self):
+        resolve_layers(self.backbone, self.layers)  # an unknown backbone, preset or a bad weight: its message
+        uses_relative_layers(self.backbone, self.layers, self.layer_balance)
+        if not (math.isfinite(self.step) and self.step > 0):
+            raise ValueError("step must be a positive number")
+        if self.octaves < 1:
+            raise ValueError("octaves must be at least 1")
+        if self.octave_scale <= 1:
+            raise ValueError("octave_scale must be larger than 1")
+        if self.iterations < 0 or self.jitter < 0:
+            raise ValueError("iterations and jitter must be ≥ 0")
+
+    @property
+    def layer_weights(self) -> dict[str, float]:
+        return resolve_layers(self.backbone, self.layers)
+
+    @property
+    def relative(self) -> bool:
+        """Whether each layer's term is divided by its value at the start of the octave (`layer_balance`)."""
+        return uses_relative_layers(self.backbone, self.layers, self.layer_balance)
+
+    def with_options(self, **options) -> "DreamSettings":
+        """A copy with some fields changed (checked again); an unknown name is a TypeError naming it."""
+        unknown = set(options) - set(self.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown dream setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **options) if options else self
+
+
+def deep_dream(image, settings: DreamSettings | None = None, *, guide=None,
+               callback: Callable[[DreamProgress], None] | None = None, **options) -> DreamResult:
+    """Dream on `image` (a path, bytes, PIL image or array; see `vision.images.load_image`).
+
+    settings: a `DreamSettings`; `options` are its fields by name (`layers="high", octaves=4`), on top.
+    guide: an image whose features the dream is pulled towards, instead of raw activation.
+    callback: a `DreamProgress` after every ascent step; it may raise to stop.
     """
     started = time.perf_counter()
-    layer_weights = resolve_layers(backbone, layers)
-    relative = uses_relative_layers(backbone, layers, layer_balance) and guide is None
-    if not (math.isfinite(step) and step > 0):
-        raise ValueError("step must be a positive number")
-    loaded = load_image(image, max_side=max_side)
+    settings = (settings or DreamSettings()).with_options(**options)
+    layer_weights = settings.layer_weights
+    relative = settings.relative and guide is None
+    loaded = load_image(image, max_side=settings.max_side)
     notes = list(loaded.notes)
-    extractor = feature_extractor(backbone, tuple(layer_weights), pretrained=pretrained, weights_file=weights_file,
-                                  precision=precision)
-    generator = torch.Generator().manual_seed(seed)
+    extractor = feature_extractor(settings.backbone, tuple(layer_weights), pretrained=settings.pretrained,
+                                  weights_file=settings.weights_file, precision=settings.precision)
+    generator = torch.Generator().manual_seed(settings.seed)
 
     original = extractor.to_pixels(loaded.image)
-    shapes = octave_shapes(tuple(original.shape[-2:]), octaves, octave_scale)
-    usable = [shape for shape in shapes if min(shape) >= extractor.min_side]
-    if not usable:
-        raise ValueError(
-            f"The image is too small for {backbone}: it needs at least {extractor.min_side} px on its shorter side.")
-    if len(usable) < len(shapes):
-        notes.append(f"{len(shapes) - len(usable)} of {octaves} octaves skipped: they would be smaller than "
-                     f"{extractor.min_side} px, {backbone}'s minimum")
-    shapes = usable
+    shapes, skipped = usable_octaves(tuple(original.shape[-2:]), settings, extractor.min_side)
+    notes += skipped
+    guide_features = None if guide is None else guide_activations(extractor, guide, settings.max_side)
 
-    guide_features = None
-    if guide is not None:
-        guide_image = load_image(guide, max_side=min(max_side, 512), name="guide image").image
-        with torch.no_grad():
-            guide_features = {k: v.detach() for k, v in extractor(extractor.to_pixels(guide_image)).items()}
-
+    iterations = settings.iterations
     total_steps = len(shapes) * iterations
     losses, done, stopped_early = [], 0, False
     dream = resize(original, shapes[0])
@@ -329,16 +352,16 @@ def deep_dream(
         octave_losses = []
         scales = layer_scales_at(extractor, dream, layer_weights) if relative and iterations else None
         for iteration in range(iterations):
-            loss, dream = gradient_ascent_step(extractor, dream, layer_weights, step, jitter=jitter,
-                                               generator=generator, guide_features=guide_features, tile_size=tile_size,
-                                               layer_scales=scales)
+            loss, dream = gradient_ascent_step(extractor, dream, layer_weights, settings.step, jitter=settings.jitter,
+                                               generator=generator, guide_features=guide_features,
+                                               tile_size=settings.tile_size, layer_scales=scales)
             loss = float(loss)
             octave_losses.append(loss)
             done += 1
             last = iteration == iterations - 1
-            exceeded = max_loss is not None and loss > max_loss
+            exceeded = settings.max_loss is not None and loss > settings.max_loss
             if callback is not None:
-                show = done == 1 or done % preview_every == 0 or last or exceeded
+                show = done == 1 or done % settings.preview_every == 0 or last or exceeded
                 callback(DreamProgress(done, total_steps, index + 1, len(shapes), loss,
                                        extractor.to_image(dream) if show else None))
             if exceeded:
@@ -353,6 +376,27 @@ def deep_dream(
     )
 
 
+def usable_octaves(shape: tuple[int, int], settings: DreamSettings, min_side: int) -> tuple[list, list[str]]:
+    """The octaves' shapes that the backbone can take (each at least `min_side`), and a note when some are not."""
+    shapes = octave_shapes(shape, settings.octaves, settings.octave_scale)
+    usable = [s for s in shapes if min(s) >= min_side]
+    if not usable:
+        raise ValueError(
+            f"The image is too small for {settings.backbone}: it needs at least {min_side} px on its shorter side.")
+    notes = []
+    if len(usable) < len(shapes):
+        notes.append(f"{len(shapes) - len(usable)} of {settings.octaves} octaves skipped: they would be smaller than "
+                     f"{min_side} px, {settings.backbone}'s minimum")
+    return usable, notes
+
+
+def guide_activations(extractor, guide, max_side: int) -> dict[str, torch.Tensor]:
+    """The guide image's activations at the dream's layers (guided dreaming pulls towards them)."""
+    guide_image = load_image(guide, max_side=min(max_side, 512), name="guide image").image
+    with torch.no_grad():
+        return {k: v.detach() for k, v in extractor(extractor.to_pixels(guide_image)).items()}
+
+
 def zoom(image: Image.Image, factor: float) -> Image.Image:
     """Crop the centre by `factor` and scale it back to the full size."""
     width, height = image.size
@@ -361,19 +405,19 @@ def zoom(image: Image.Image, factor: float) -> Image.Image:
     return image.resize((width, height), Image.Resampling.BICUBIC, box=(left, top, left + crop_w, top + crop_h))
 
 
-def dream_zoom(image, *, frames: int = 8, zoom_factor: float = 1.05, callback=None, step_callback=None,
-               **dream_kwargs) -> list[Image.Image]:
-    """Frames of an endless zoom: each frame is dreamed from the previous one, slightly zoomed in.
-    `callback(done, total, result)` after each frame; `step_callback` is each frame's `deep_dream` callback
-    (it may raise to stop between steps). Export with `diffusers.utils.export_to_gif` or `export_to_video`
-    (see `save_animation`)."""
+def dream_zoom(image, settings: DreamSettings | None = None, *, frames: int = 8, zoom_factor: float = 1.05,
+               callback=None, step_callback=None, **options) -> list[Image.Image]:
+    """Frames of an endless zoom: each frame is dreamed from the previous one, slightly zoomed in (frame i with
+    seed settings.seed + i). `callback(done, total, result)` after each frame; `step_callback` is each frame's
+    `deep_dream` callback (it may raise to stop between steps). Export with `save_animation` (diffusers'
+    `export_to_gif` / `export_to_video`)."""
     if frames < 1:
         raise ValueError("frames must be at least 1")
-    current = load_image(image, max_side=dream_kwargs.pop("max_side", DEFAULT_MAX_SIDE)).image
-    seed = dream_kwargs.pop("seed", 0)
+    settings = (settings or DreamSettings()).with_options(**options)
+    current = load_image(image, max_side=settings.max_side).image
     result_frames = []
     for index in range(frames):
-        result = deep_dream(current, seed=seed + index, callback=step_callback, **dream_kwargs)
+        result = deep_dream(current, settings.with_options(seed=settings.seed + index), callback=step_callback)
         result_frames.append(result.image)
         if callback is not None:
             callback(index + 1, frames, result)
@@ -382,7 +426,7 @@ def dream_zoom(image, *, frames: int = 8, zoom_factor: float = 1.05, callback=No
 
 
 __all__ = [
-    "PRESETS", "PRESET_NAMES", "DreamProgress", "DreamResult", "deep_dream", "dream_zoom", "save_animation",
+    "DreamSettings", "PRESETS", "PRESET_NAMES", "DreamProgress", "DreamResult", "deep_dream", "dream_zoom", "save_animation",
     "octave_shapes", "reinject_detail", "dream_loss", "layer_terms", "guide_loss", "resolve_layers",
     "parse_layer_weights", "zoom",
 ]

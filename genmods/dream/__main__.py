@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from ..progress import progress_bar
 from ..vision.backbones import SUPPORTED_BACKBONES
 from ..vision.images import ImageInputError
-from . import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
+from . import PRESET_NAMES, DreamSettings, deep_dream, dream_zoom, parse_layer_weights, save_animation
 
 
 def parse_layers(text: str) -> dict[str, float]:
@@ -48,22 +48,23 @@ def main(argv=None):
     parser.add_argument("--zoom-factor", type=float, default=1.05)
     args = parser.parse_args(argv)
 
-    kwargs = dict(backbone=args.backbone, layers=args.layers or args.preset, octaves=args.octaves,
-                  octave_scale=args.octave_scale, iterations=args.iterations, step=args.step, max_loss=args.max_loss,
-                  layer_balance=args.layer_balance,
-                  jitter=args.jitter, tile_size=args.tile_size, guide=args.guide, pretrained=args.pretrained,
-                  weights_file=args.weights_file, max_side=args.max_side)
     bar = None
     try:
+        settings = DreamSettings(
+            backbone=args.backbone, layers=args.layers or args.preset, octaves=args.octaves,
+            octave_scale=args.octave_scale, iterations=args.iterations, step=args.step, max_loss=args.max_loss,
+            layer_balance=args.layer_balance, jitter=args.jitter, tile_size=args.tile_size, seed=args.seed,
+            pretrained=args.pretrained, weights_file=args.weights_file, max_side=args.max_side,
+        )
         if args.zoom_frames:
             with tqdm(total=args.zoom_frames, unit="frame") as bar:
-                frames = dream_zoom(args.input, frames=args.zoom_frames, zoom_factor=args.zoom_factor, seed=args.seed,
-                                    callback=lambda done, total, result: bar.update(1), **kwargs)
+                frames = dream_zoom(args.input, settings, frames=args.zoom_frames, zoom_factor=args.zoom_factor,
+                                    callback=lambda done, total, result: bar.update(1))
             save_animation(frames, args.output)
             print(f"wrote {len(frames)} frames to {args.output}")
             return
         bar, progress = progress_bar(lambda r: dict(octave=f"{r.octave}/{r.octaves}", loss=f"{r.loss:.4g}"))
-        result = deep_dream(args.input, seed=args.seed, callback=progress, **kwargs)
+        result = deep_dream(args.input, settings, guide=args.guide, callback=progress)
         bar.close()
     except (ImageInputError, ValueError, FileNotFoundError) as error:
         if bar is not None:

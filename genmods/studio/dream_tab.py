@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from ..dream import PRESET_NAMES, deep_dream, dream_zoom, parse_layer_weights, save_animation
+from ..dream import PRESET_NAMES, DreamSettings, deep_dream, dream_zoom, parse_layer_weights, save_animation
+from ..vision.backbones import SUPPORTED_BACKBONES
 from . import estimate
 from .common import (
     MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _seed, _stopped_line, _stream_job,
@@ -18,8 +19,10 @@ MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6
 
 
-def _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter, tile_size,
-                    seed, max_side, layer_balance="auto"):
+def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter, tile_size,
+                   seed, max_side, layer_balance="auto") -> DreamSettings:
+    """The tab's controls as the library's settings, each checked against its slider's range (a message naming the
+    control): the preset radio and the custom-layers text become `layers`."""
     if preset == "custom":
         try:
             layers = parse_layer_weights(custom_layers or "")
@@ -29,16 +32,22 @@ def _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iter
         layers = preset
     else:
         raise _user_error(f"Unknown layer preset {preset!r}.")
-    tile = int(_bounded(tile_size or 0, 0, 4096, "Tile size"))
     if layer_balance not in ("auto", "raw", "relative"):
         raise _user_error(f"Unknown layer balance {layer_balance!r}: choose auto, raw or relative.")
-    return dict(layer_balance=layer_balance,
-        backbone=backbone, layers=layers, octaves=int(_bounded(octaves, 1, MAX_OCTAVES, "Octaves")),
-        octave_scale=_bounded(octave_scale, 1.05, 3.0, "Octave scale"),
-        iterations=int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")),
-        step=_bounded(step, 1e-4, 1.0, "Step"), jitter=int(_bounded(jitter, 0, 256, "Jitter")),
-        tile_size=tile or None, seed=_seed(seed), max_side=int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size")),
-    )
+    if backbone not in SUPPORTED_BACKBONES:
+        raise _user_error(f"Unknown backbone {backbone!r}.")
+    try:
+        return DreamSettings(
+            backbone=backbone, layers=layers, layer_balance=layer_balance,
+            octaves=int(_bounded(octaves, 1, MAX_OCTAVES, "Octaves")),
+            octave_scale=_bounded(octave_scale, 1.05, 3.0, "Octave scale"),
+            iterations=int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")),
+            step=_bounded(step, 1e-4, 1.0, "Step"), jitter=int(_bounded(jitter, 0, 256, "Jitter")),
+            tile_size=int(_bounded(tile_size or 0, 0, 4096, "Tile size")) or None, seed=_seed(seed),
+            max_side=int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size")),
+        )
+    except ValueError as error:  # e.g. a custom layer the backbone does not have
+        raise _user_error(error) from None
 
 
 def estimate_dream(image=None, backbone="inception_v3", octaves=3, octave_scale=1.4, iterations=20, max_side=512) -> str:
@@ -73,21 +82,21 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
     seed: -1 draws a fresh one (reported in the info)."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
-    settings = _dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
-                               tile_size, seed, max_side, layer_balance)
+    settings = dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
+                              tile_size, seed, max_side, layer_balance)
     expected = estimate.describe(_dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side))
     started = time.monotonic()
-    job = lambda callback: deep_dream(image, guide=guide_image, callback=callback, **settings)  # noqa: E731
+    job = lambda callback: deep_dream(image, settings, guide=guide_image, callback=callback)  # noqa: E731
     for kind, value, report in _stream_job(job, progress, _describe_dream, "dream", request):
         if kind == "preview":
             yield value, f"Dreaming… ({expected})"
         elif value.stopped:
-            yield value.image, _stopped_line(value) + f"\n\nSeed {settings['seed']}."
+            yield value.image, _stopped_line(value) + f"\n\nSeed {settings.seed}."
         else:
             result = value.result
             yield result.image, _image_info(result, [
                 f"Octaves (h×w): {', '.join(f'{h}×{w}' for h, w in result.octave_shapes)}",
-                f"Seed {settings['seed']} (enter it as the random seed to repeat this dream)",
+                f"Seed {settings.seed} (enter it as the random seed to repeat this dream)",
                 f"Estimated {expected} before starting; took {time.monotonic() - started:.0f} s"])
 
 
@@ -99,9 +108,9 @@ def compare_layers(image, backbone="inception_v3", octaves=3, octave_scale=1.4, 
     seed = _seed(seed)
     gallery, layer_lines, info = [], [], ""
     for preset in ("low", "mid", "high"):
-        settings = _dream_settings(backbone, preset, "", octaves, octave_scale, iterations, step, jitter, 0, seed,
-                                   max_side)
-        job = lambda callback, s=settings: deep_dream(image, callback=callback, **s)  # noqa: E731
+        settings = dream_settings(backbone, preset, "", octaves, octave_scale, iterations, step, jitter, 0, seed,
+                                  max_side)
+        job = lambda callback, s=settings: deep_dream(image, s, callback=callback)  # noqa: E731
         describe = lambda r, p=preset: f"{p} layers · " + _describe_dream(r)  # noqa: E731
         for kind, value, report in _stream_job(job, progress, describe, "dream", request):
             if kind == "preview":
@@ -130,8 +139,7 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
         raise _user_error("Upload an image (or pick an example) to dream on.")
     frames = int(_bounded(frames, 2, 48, "Frames"))
     zoom_factor = _bounded(zoom_factor, 1.0, 2.0, "Zoom factor")
-    settings = _dream_settings(backbone, preset, custom_layers, octaves, 1.4, iterations, step, 0, 0, seed, max_side)
-    seed_value = settings.pop("seed")
+    settings = dream_settings(backbone, preset, custom_layers, octaves, 1.4, iterations, step, 0, 0, seed, max_side)
     finished = []
 
     def job(callback):
@@ -140,8 +148,8 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
             callback(SimpleNamespace(step=done, total_steps=total, image=result.image))
         # the step callback checks Stop and the time limit between ascent steps, not only between frames
         step_check = lambda report: callback(None)  # noqa: E731
-        return dream_zoom(image, frames=frames, zoom_factor=zoom_factor, seed=seed_value, callback=on_frame,
-                          step_callback=step_check, **settings)
+        return dream_zoom(image, settings, frames=frames, zoom_factor=zoom_factor, callback=on_frame,
+                          step_callback=step_check)
 
     describe = lambda r: f"frame {r.step}/{r.total_steps}"  # noqa: E731
     started = time.monotonic()
@@ -157,7 +165,7 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
         save_animation(images, path)
         result = finished[-1]
         result.seconds = time.monotonic() - started
-        extra = [f"{len(images)} frames, zoom ×{zoom_factor:g} per frame, seed {seed_value}"]
+        extra = [f"{len(images)} frames, zoom ×{zoom_factor:g} per frame, seed {settings.seed}"]
         if value.stopped:
             extra.insert(0, _stopped_line(value, "frames").replace("the last intermediate image is kept as the result",
                                                                     "the GIF holds the frames made so far"))

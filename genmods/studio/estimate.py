@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import torch
 
-from ..style.transfer import CONTENT_LAYERS, STYLE_LAYERS, scale_sizes
+from ..style.transfer import CONTENT_LAYERS, STYLE_LAYERS, StyleSettings
 from ..device import default_device
 from ..tracing import MODEL_CALLS
 from ..vision.backbones import SUPPORTED_BACKBONES, load_backbone
@@ -81,22 +81,21 @@ def _scaled(seconds_per_evaluation: float, height: int, width: int) -> float:
     return seconds_per_evaluation * height * width / REFERENCE_SIDE**2
 
 
-def style_seconds(image_size: int, iterations: int, optimizer: str = "lbfgs", multi_scale: int = 1,
-                  aspect: float = 0.75, frames: int = 1, frame_iterations: int | None = None) -> float:
-    """Estimated seconds for `style_transfer` (or `style_video` with `frames`) at these settings; `aspect` is the
+def style_seconds(settings: StyleSettings, aspect: float = 0.75, frames: int = 1,
+                  frame_iterations: int | None = None) -> float:
+    """Estimated seconds for `style_transfer` (or `style_video` with `frames`) with these settings; `aspect` is the
     content's height / width."""
-    per_iteration = LBFGS_EVALUATIONS_PER_ITERATION if optimizer == "lbfgs" else 1.0
-    unit = evaluation_seconds("vgg19", STYLE_LAYERS_USED)
-    sizes = scale_sizes((1000, max(1, round(1000 * aspect))), image_size, multi_scale)
+    per_iteration = LBFGS_EVALUATIONS_PER_ITERATION if settings.optimizer == "lbfgs" else 1.0
+    unit = evaluation_seconds(settings.backbone, settings.layers)
+    sizes = settings.sizes((1000, max(1, round(1000 * aspect))))
 
-    def one_image(steps: int) -> float:
-        schedule = [max(10 if multi_scale > 1 else 1, steps // 2**i) for i in range(multi_scale)]
+    def one_image(iterations: int) -> float:
         # + 2 evaluations per scale for the targets and the starting point
         return IMAGE_OVERHEAD + sum((n * per_iteration + 2) * _scaled(unit, h, w) + n * ITERATION_OVERHEAD
-                                    for n, (h, w) in zip(schedule, sizes))
+                                    for n, (h, w) in zip(settings.schedule(iterations), sizes))
 
-    later = max(10, iterations // 2) if frame_iterations is None else frame_iterations
-    return one_image(iterations) + (frames - 1) * one_image(later)
+    later = max(10, settings.iterations // 2) if frame_iterations is None else frame_iterations
+    return one_image(settings.iterations) + (frames - 1) * one_image(later)
 
 
 def dream_seconds(max_side: int, octaves: int, octave_scale: float, iterations: int,

@@ -11,7 +11,10 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..style import DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, style_transfer, style_video
+from ..style import (
+    DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, StyleSettings, style_transfer, style_video,
+)
+from ..style.transfer import OPTIMIZERS
 from ..style.video import MAX_FRAMES, read_clip
 from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation
 from . import estimate
@@ -103,44 +106,50 @@ def _styles_and_masks(style_image, second_style_image, second_style_weight, mask
     return [style_image], None, [region]
 
 
-def _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, multi_scale,
-                    init, style_scale, pooling, seed) -> dict:
+def style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, multi_scale,
+                   style_scale, pooling, seed) -> StyleSettings:
+    """The tab's sliders as the library's settings, each checked against its slider's range (a message naming the
+    slider). The one place where a slider's meaning changes: Style strength is log₁₀ β/α, so β = 10^strength."""
     strength = _bounded(style_strength, *STYLE_STRENGTH_RANGE, "Style strength")
-    if optimizer not in ("lbfgs", "adam"):
+    if optimizer not in OPTIMIZERS:
         raise _user_error(f"Unknown optimiser {optimizer!r}: choose lbfgs or adam.")
-    return dict(
-        image_size=int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
-        content_weight=1.0, style_weight=10.0**strength, tv_weight=_bounded(tv_weight, 0, MAX_TV_WEIGHT, "TV weight"),
-        iterations=int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer=optimizer,
-        preserve_color=bool(preserve_color), multi_scale=int(_bounded(multi_scale, 1, 3, "Scales")), init=init,
-        style_scale=_bounded(style_scale, 0.25, 2.0, "Style scale"), pooling=pooling, seed=_seed(seed),
-    )
+    try:
+        return StyleSettings(
+            image_size=int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
+            iterations=int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")),
+            content_weight=1.0, style_weight=10.0**strength, tv_weight=_bounded(tv_weight, 0, MAX_TV_WEIGHT, "TV weight"),
+            optimizer=optimizer, preserve_color=bool(preserve_color),
+            multi_scale=int(_bounded(multi_scale, 1, 3, "Scales")),
+            style_scale=_bounded(style_scale, 0.25, 2.0, "Style scale"), pooling=pooling, seed=_seed(seed),
+        )
+    except ValueError as error:  # e.g. an unknown pooling sent through the API
+        raise _user_error(error) from None
 
 
 def estimate_style(content_image=None, image_size=384, iterations=100, optimizer="lbfgs", multi_scale=1) -> str:
     """The time a Paint would take with these settings, as a line for the page (and the API)."""
     try:
-        seconds = estimate.style_seconds(int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
-                                         int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer,
-                                         int(_bounded(multi_scale, 1, 3, "Scales")), _aspect(content_image))
+        settings = style_settings(DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, iterations, image_size, optimizer, False,
+                                  multi_scale, 1.0, "max", 0)
+        seconds = estimate.style_seconds(settings, _aspect(content_image))
     except gr.Error as error:
         return f"⚠️ {error.message}"
     return f"Paint will take {estimate.describe(seconds)}."
 
 
-def _run_style(content_image, styles, settings, masks, progress, request, history, prefix=""):
+def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, init, progress, request, history,
+               prefix=""):
     """Runs style_transfer streaming; yields (image, losses table, info, last run) — the last run is what
     Continue starts from: the StyleResult (with the optimiser's state), or the image a stopped run reached."""
-    aspect = _aspect(content_image)
-    expected = estimate.style_seconds(settings["image_size"], settings["iterations"], settings["optimizer"],
-                                      settings["multi_scale"], aspect)
+    expected = estimate.style_seconds(settings, _aspect(content_image))
 
     def job(callback):
         def collect(report):
             if report.losses is not None:
                 history.append(dict(report.losses, step=len(history) + 1))
             callback(report)
-        return style_transfer(content_image, styles, masks=masks, callback=collect, **settings)
+        return style_transfer(content_image, styles, settings, style_blend=blend, masks=masks, init=init,
+                              callback=collect)
 
     def plot():
         # None rather than an empty table: a line plot first sent an empty table draws no lines afterwards
@@ -151,14 +160,14 @@ def _run_style(content_image, styles, settings, masks, progress, request, histor
         if kind == "preview":
             yield value, plot(), f"{prefix}Painting… ({estimate.describe(expected)})", gr.skip()
         elif value.stopped:
-            yield (value.image, plot(), _stopped_line(value) + f"\n\nSeed {settings['seed']}.",
+            yield (value.image, plot(), _stopped_line(value) + f"\n\nSeed {settings.seed}.",
                    None if value.image is None else {"image": value.image})
         else:
             result = value.result
             extra = [f"Weighted losses at the start: {_loss_line(result.start)}",
                      f"Weighted losses at the end: {_loss_line(result.final)}",
-                     f"Style strength β/α = {settings['style_weight']:.3g}, TV weight {settings['tv_weight']:g}; "
-                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; seed {settings['seed']}",
+                     f"Style strength β/α = {settings.style_weight:.3g}, TV weight {settings.tv_weight:g}; "
+                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; seed {settings.seed}",
                      f"Estimated {estimate.describe(expected)} before starting; took {time.monotonic() - started:.0f} s"]
             if masks is not None:
                 extra.insert(0, "Styled by region: " + ("each style in its own region" if len(masks) > 1
@@ -184,9 +193,10 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
     if init not in ("content", "noise", "style"):
         raise _user_error(f"Start from: choose content, noise or style (got {init!r}).")
     styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
-    settings = _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
-                               multi_scale, init, style_scale, pooling, seed)
-    yield from _run_style(content_image, styles, dict(settings, style_blend=blend), masks, progress, request, [])
+    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
+                              multi_scale, style_scale, pooling, seed)
+    yield from _run_style(content_image, styles, settings, blend=blend, masks=masks, init=init, progress=progress,
+                          request=request, history=[])
 
 
 def continue_style(content_image, style_image, second_style_image=None, second_style_weight=0.5,
@@ -201,16 +211,15 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
     if content_image is None or style_image is None:
         raise _user_error("Continue needs the content and style images the result was painted from.")
     styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
-    settings = _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
-                               multi_scale, init, style_scale, pooling, seed)
+    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
+                              multi_scale, style_scale, pooling, seed)
     previous = last_run.get("result") or last_run["image"]
-    settings["init"] = previous
     history = [dict(h, step=i + 1) for i, h in enumerate(getattr(previous, "history", []))]
     carried = hasattr(previous, "resume") and previous.resume.get(optimizer) is not None
-    prefix = (f"Continued for {settings['iterations']} more iterations from the last result"
+    prefix = (f"Continued for {settings.iterations} more iterations from the last result"
               f"{' (with the optimiser’s state)' if carried else ''}.\n\n")
-    yield from _run_style(content_image, styles, dict(settings, style_blend=blend), masks, progress, request, history,
-                          prefix)
+    yield from _run_style(content_image, styles, settings, blend=blend, masks=masks, init=previous, progress=progress,
+                          request=request, history=history, prefix=prefix)
 
 
 @lru_cache(maxsize=16)
@@ -229,9 +238,9 @@ def estimate_clip(clip=None, image_size=192, iterations=60, optimizer="lbfgs", m
         aspect = 0.75
         if clip is not None:
             frames, aspect = _clip_shape(str(clip), frames)
-        seconds = estimate.style_seconds(int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
-                                         int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")), optimizer,
-                                         1, aspect, frames=frames)
+        settings = style_settings(DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, iterations, image_size, optimizer, False,
+                                  1, 1.0, "max", 0)
+        seconds = estimate.style_seconds(settings, aspect, frames=frames)
     except (gr.Error, ImageInputError, ValueError) as error:
         return f"⚠️ {getattr(error, 'message', error)}"
     return f"Styling {frames} frames will take {estimate.describe(seconds)}."
@@ -248,9 +257,8 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
         raise _user_error("Upload an animated GIF or a short video (MP4 or WebM), or pick the example.")
     if style_image is None:
         raise _user_error("Upload a style image (or pick an example) above.")
-    settings = _style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, 1,
-                               "content", style_scale, pooling, seed)
-    settings.pop("multi_scale")
+    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, 1,
+                              style_scale, pooling, seed)
     frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))
     temporal = _bounded(temporal_weight, 0, MAX_TEMPORAL_WEIGHT, "Temporal weight")
     try:
@@ -258,8 +266,7 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
         read = read_clip(clip, max_frames=frames)  # bad clips are refused here, before any styling
     except (ImageInputError, ValueError) as error:
         raise _user_error(error) from None
-    expected = estimate.style_seconds(settings["image_size"], settings["iterations"], optimizer, 1,
-                                      read.frames[0].height / read.frames[0].width, frames=len(read.frames))
+    expected = estimate.style_seconds(settings, read.frames[0].height / read.frames[0].width, frames=len(read.frames))
     finished = []
 
     def job(callback):
@@ -267,8 +274,8 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
             if progress_.finished:
                 finished.append(progress_.image)
             callback(progress_)
-        return style_video(read.frames, style_image, fps=read.fps, temporal_weight=temporal, callback=report,
-                           max_frames=frames, **settings)
+        return style_video(read.frames, style_image, settings, fps=read.fps, temporal_weight=temporal, callback=report,
+                           max_frames=frames)
 
     describe = lambda r: f"frame {r.frame}/{r.frames} · step {r.step}/{r.total_steps}"  # noqa: E731
     started = time.monotonic()
@@ -294,13 +301,13 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
             lines = [f"Weights: {result.weights.source}." if not result.weights.warning
                      else f"⚠️ **{result.weights.warning}**"] + lines + [f"ℹ️ {n}" for n in result.notes]
         lines.append(f"{len(styled)} frames at {read.fps:.3g} frames per second, {styled[0].width}×{styled[0].height} px; "
-                     f"temporal weight {temporal:g}; seed {settings['seed']}. Estimated {estimate.describe(expected)}; "
+                     f"temporal weight {temporal:g}; seed {settings.seed}. Estimated {estimate.describe(expected)}; "
                      f"took {time.monotonic() - started:.0f} s.")
         yield styled[-1], mp4, gif, "\n\n".join(lines)
 
 
 __all__ = [
-    "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region", "mask_canvas",
+    "style_settings", "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region", "mask_canvas",
     "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE", "DEFAULT_STYLE_STRENGTH", "MAX_TEMPORAL_WEIGHT",
     "OUTSIDE_CHOICES", "MAX_CLIP_FRAMES", "MAX_FRAMES",
 ]

@@ -6,8 +6,8 @@ style image's textures.
     clip = style_video("clip.mp4", style)          # frame by frame, without flicker
 
 `losses` holds the terms of the objective (scale-free relative errors, Gram matrices, total variation);
-`transfer` the optimisation: targets per scale, L-BFGS-B or Adam inside the pixel range, regions, continuing,
-progress; `video` styles a clip frame by frame with a temporal term.
+`transfer` the optimisation: `StyleSettings` (every knob), `StyleObjective` (one scale's targets and loss),
+L-BFGS or Adam inside the pixel range, regions, continuing, progress; `video` styles a clip frame by frame with a temporal term.
 """
 
 from .losses import (
@@ -15,15 +15,16 @@ from .losses import (
     temporal_loss, total_variation,
 )
 from .transfer import (
-    CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, StyleProgress,
-    StyleResult, TemporalTerm, normalise_blend, region_masks, scale_sizes, style_transfer, with_chrominance_of,
+    CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, StyleObjective,
+    StyleProgress, StyleResult, StyleSettings, TemporalTerm, normalise_blend, region_masks, scale_sizes, style_transfer,
+    with_chrominance_of,
 )
 from .video import DEFAULT_TEMPORAL_WEIGHT, VideoProgress, VideoStyleResult, flicker, read_clip, style_video
 
 __all__ = [
     "style_video", "read_clip", "flicker", "VideoProgress", "VideoStyleResult", "DEFAULT_TEMPORAL_WEIGHT",
     "CONTENT_LAYERS", "STYLE_LAYERS", "DEFAULT_CONTENT_WEIGHT", "DEFAULT_STYLE_WEIGHT", "DEFAULT_TV_WEIGHT",
-    "StyleProgress", "StyleResult", "style_transfer", "gram_matrix", "content_loss", "style_loss",
+    "StyleSettings", "StyleObjective", "StyleProgress", "StyleResult", "style_transfer", "gram_matrix", "content_loss", "style_loss",
     "relative_squared_error", "total_variation", "normalise_blend", "scale_sizes", "with_chrominance_of",
     "guided_gram_matrix", "mask_at", "regional_style_loss", "temporal_loss", "TemporalTerm", "region_masks",
 ]

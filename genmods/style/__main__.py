@@ -12,7 +12,8 @@ from pathlib import Path
 from ..progress import progress_bar
 from ..vision.images import ImageInputError
 from . import (
-    CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, style_transfer,
+    CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, StyleSettings,
+    style_transfer,
 )
 from .transfer import INIT_NAMES
 
@@ -59,16 +60,17 @@ def main(argv=None):
                                                 loss=f"{r.losses['total']:.4g}" if r.losses else "-"))
 
     try:
-        result = style_transfer(
-            args.content, [args.style, *args.style_image], style_blend=args.style_blend, image_size=args.image_size,
-            content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-            optimizer=args.optimizer, iterations=args.iterations, learning_rate=args.learning_rate,
-            init=args.init if args.init in INIT_NAMES else Path(args.init), masks=args.mask,
-            preserve_color=args.preserve_color, multi_scale=args.multi_scale, style_scale=args.style_scale,
-            pooling=args.pooling, backbone=args.backbone, content_layers=args.content_layers,
-            style_layers=args.style_layers, pretrained=args.pretrained, weights_file=args.weights_file,
-            seed=args.seed, callback=progress,
+        settings = StyleSettings(
+            image_size=args.image_size, iterations=args.iterations, content_weight=args.content_weight,
+            style_weight=args.style_weight, tv_weight=args.tv_weight, optimizer=args.optimizer,
+            learning_rate=args.learning_rate, preserve_color=args.preserve_color, multi_scale=args.multi_scale,
+            style_scale=args.style_scale, pooling=args.pooling, backbone=args.backbone,
+            content_layers=args.content_layers, style_layers=args.style_layers, pretrained=args.pretrained,
+            weights_file=args.weights_file, seed=args.seed,
         )
+        result = style_transfer(args.content, [args.style, *args.style_image], settings, style_blend=args.style_blend,
+                                init=args.init if args.init in INIT_NAMES else Path(args.init), masks=args.mask,
+                                callback=progress)
     except (ImageInputError, ValueError, FileNotFoundError) as error:
         bar.close()
         sys.exit(f"error: {error}")

@@ -18,7 +18,7 @@ picture delivered is the one the optimiser reached; the loss terms are relative 
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..vision.backbones import WeightsInfo, feature_extractor
+from ..vision.backbones import FeatureExtractor, WeightsInfo, feature_extractor
 from ..vision.images import DEFAULT_MAX_SIDE, ImageInputError, load_image, load_mask
 from .losses import content_loss, gram_matrix, regional_style_loss, style_loss, temporal_loss, total_variation
 
@@ -40,6 +40,91 @@ DEFAULT_STYLE_WEIGHT = 10.0
 DEFAULT_TV_WEIGHT = 1.0
 DEFAULT_ADAM_LR = 0.02  # pixels in [0, 1] per step: about 5 grey levels, crowsonkb's step size
 LBFGS_HISTORY = 50  # correction pairs kept by L-BFGS
+OPTIMIZERS = ("lbfgs", "adam")
+
+
+@dataclass(frozen=True)
+class StyleSettings:
+    """Every knob of a style-transfer run, with the library's defaults, checked when made (a bad value is a
+    ValueError naming it). `style_transfer`, `style_video`, the command line and the app all build one.
+
+    The objective is content_weight · J_content + style_weight · J_style + tv_weight · TV, J_content and J_style
+    relative squared errors (0 = identical to the target, 1 = as far from it as the target is from zero), TV the
+    mean squared difference of neighbouring pixels in [0, 1] units; style_weight / content_weight is the style
+    strength.
+    """
+
+    image_size: int = 384  # the output's longer side in pixels
+    iterations: int = 200  # optimiser iterations at the coarsest scale (halved at each finer one)
+    content_weight: float = DEFAULT_CONTENT_WEIGHT
+    style_weight: float = DEFAULT_STYLE_WEIGHT
+    tv_weight: float = DEFAULT_TV_WEIGHT
+    # "lbfgs" (on sigmoid-parametrised pixels, fp32) or "adam" (runs under bf16 autocast where that is fast)
+    optimizer: str = "lbfgs"
+    learning_rate: float | None = None  # Adam's step in [0, 1] pixel units (default DEFAULT_ADAM_LR)
+    preserve_color: bool = False  # luminance-only transfer: the content's colours are kept
+    multi_scale: int = 1  # solve at this many sizes, each twice the previous, from the upsampled result
+    style_scale: float = 1.0  # the style image is resized to style_scale × the scale's size for its Grams
+    pooling: str = "max"
+    backbone: str = "vgg19"
+    content_layers: tuple[str, ...] = CONTENT_LAYERS
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+    pretrained: bool = True
+    weights_file: str | None = None
+    precision: str = "auto"
+    seed: int = 0  # for init="noise"
+    preview_every: int = 10  # a preview image every this many iterations
+
+    def __post_init__(self):
+        if not 32 <= self.image_size <= MAX_IMAGE_SIZE:
+            raise ValueError(f"image_size must be between 32 and {MAX_IMAGE_SIZE} px")
+        if self.iterations < 1:
+            raise ValueError("iterations must be at least 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError("optimizer must be 'lbfgs' or 'adam'")
+        if self.optimizer == "lbfgs" and self.learning_rate is not None:
+            raise ValueError("learning_rate is Adam's step size; L-BFGS chooses its own steps")
+        if not 0 < self.adam_learning_rate <= 1:
+            raise ValueError("learning_rate must be in (0, 1] (pixels in [0, 1] per step)")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            weight = getattr(self, name)
+            if not (np.isfinite(weight) and weight >= 0):
+                raise ValueError(f"{name} must be a finite number ≥ 0")
+        if not 0.1 <= self.style_scale <= 4:
+            raise ValueError("style_scale must be between 0.1 and 4")
+        if self.multi_scale < 1:
+            raise ValueError("multi_scale must be at least 1")
+        if self.pooling not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', not {self.precision!r}")
+        object.__setattr__(self, "content_layers", tuple(self.content_layers))
+        object.__setattr__(self, "style_layers", tuple(self.style_layers))
+
+    @property
+    def adam_learning_rate(self) -> float:
+        return DEFAULT_ADAM_LR if self.learning_rate is None else self.learning_rate
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Every layer the objective reads, each once."""
+        return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+    def schedule(self, iterations: int | None = None) -> list[int]:
+        """Iterations per scale, coarse to fine: halved at each finer scale (at least 10 when there are several)."""
+        iterations = self.iterations if iterations is None else iterations
+        return [max(10 if self.multi_scale > 1 else 1, iterations // 2**index) for index in range(self.multi_scale)]
+
+    def sizes(self, content_size: tuple[int, int]) -> list[tuple[int, int]]:
+        """(height, width) per scale for a content image of `content_size` (width, height)."""
+        return scale_sizes(content_size, self.image_size, self.multi_scale)
+
+    def with_options(self, **options) -> "StyleSettings":
+        """A copy with some fields changed (checked again); an unknown name is a TypeError naming it."""
+        unknown = set(options) - set(self.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown style setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **options) if options else self
 
 
 @dataclass
@@ -244,78 +329,31 @@ def run_adam(objective, x: torch.Tensor, steps: int, learning_rate: float, on_st
     return x.detach(), {"x": x.detach().clone(), "solver": solver.state_dict()}
 
 
-def style_transfer(
-    content,
-    style,
-    *,
-    style_blend=None,
-    image_size: int = 384,
-    content_weight: float = DEFAULT_CONTENT_WEIGHT,
-    style_weight: float = DEFAULT_STYLE_WEIGHT,
-    tv_weight: float = DEFAULT_TV_WEIGHT,
-    optimizer: str = "lbfgs",
-    iterations: int = 200,
-    learning_rate: float | None = None,
-    init="content",
-    masks=None,
-    temporal: TemporalTerm | None = None,
-    preserve_color: bool = False,
-    multi_scale: int = 1,
-    style_scale: float = 1.0,
-    pooling: str = "max",
-    backbone: str = "vgg19",
-    content_layers=CONTENT_LAYERS,
-    style_layers=STYLE_LAYERS,
-    pretrained: bool = True,
-    weights_file: str | None = None,
-    precision: str = "auto",
-    seed: int = 0,
-    callback: Callable[[StyleProgress], None] | None = None,
-    preview_every: int = 10,
-) -> StyleResult:
-    """Paint `content` in the style of `style` (one image, or a list blended by `style_blend`).
+@dataclass
+class StyleInputs:
+    """The images of one run, loaded and checked: what every scale's objective is built from."""
 
-    Minimises content_weight · J_content + style_weight · J_style + tv_weight · TV, where J_content and
-    J_style are relative squared errors (0 = identical to the target, 1 = as far from it as the target
-    is from zero) and TV the mean squared difference of neighbouring pixels in [0, 1] units.
+    content: Image.Image  # its luminance only, with preserve_color
+    styles: list[Image.Image]  # luminance matched to the content's, with preserve_color
+    blend: list[float]  # one weight per style image, summing to 1
+    regions: list[np.ndarray] | None  # style by region: one mask per style image at the content's size
+    init: str | Image.Image  # "content", "noise", "style" or the image to start from
+    resume: dict  # the optimiser's state of a continued run
+    notes: list[str]
+    colours: Image.Image | None = None  # preserve_color: the content whose chrominance the result gets back
 
-    image_size: the output's longer side in pixels. iterations: optimiser iterations at the coarsest
-    scale; with `multi_scale` = n > 1 the problem is solved at n sizes, each twice the previous,
-    starting each from the upsampled result and halving the iterations.
-    optimizer: "lbfgs" (on sigmoid-parametrised pixels, fp32) or "adam" (learning_rate in [0, 1] pixel units per step,
-    default 0.02; runs under bf16 autocast where that is fast, per `precision`).
-    style_scale: the style image is resized to style_scale × image_size before its Grams are taken.
-    init: "content", "noise" or "style", an image to start from, or a previous `StyleResult` to continue that
-    run (its image, and with Adam at the same size its moment estimates; settings may change in between).
-    masks: style by region (Gatys et al. 2017): one mask per style image, same order (images or arrays, white or
-    opaque = inside); style i is matched, through guided Gram matrices, only inside mask i. Where no mask
-    covers the image the content is kept untouched. Not combined with `style_blend`.
-    temporal: a `TemporalTerm` (video frames; see `style_video`).
-    preserve_color: luminance-only transfer, content's colours kept.
-    """
-    started = time.perf_counter()
-    if not 32 <= image_size <= MAX_IMAGE_SIZE:
-        raise ValueError(f"image_size must be between 32 and {MAX_IMAGE_SIZE} px")
-    if iterations < 1:
-        raise ValueError("iterations must be at least 1")
-    if optimizer not in ("lbfgs", "adam"):
-        raise ValueError("optimizer must be 'lbfgs' or 'adam'")
-    if optimizer == "lbfgs" and learning_rate is not None:
-        raise ValueError("learning_rate is Adam's step size; L-BFGS chooses its own steps")
-    learning_rate = DEFAULT_ADAM_LR if learning_rate is None else learning_rate
-    if not 0 < learning_rate <= 1:
-        raise ValueError("learning_rate must be in (0, 1] (pixels in [0, 1] per step)")
-    for name, weight in (("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)):
-        if not (np.isfinite(weight) and weight >= 0):
-            raise ValueError(f"{name} must be a finite number ≥ 0")
+    def picture(self, pixels: torch.Tensor) -> Image.Image:
+        """Pixels → the image a visitor sees (with the content's colours put back, for preserve_color)."""
+        image = FeatureExtractor.to_image(pixels)
+        return image if self.colours is None else with_chrominance_of(image, self.colours)
+
+
+def load_inputs(content, style, init, masks, style_blend, settings: StyleSettings) -> StyleInputs:
+    """Loads and checks every image of a run (content, styles, masks, starting image) before any network runs."""
+    max_side = max(DEFAULT_MAX_SIDE, settings.image_size)
     if isinstance(init, str) and init not in INIT_NAMES:
         raise ValueError("init must be 'content', 'noise', 'style' or an image")
-    if not 0.1 <= style_scale <= 4:
-        raise ValueError("style_scale must be between 0.1 and 4")
-    if multi_scale < 1:
-        raise ValueError("multi_scale must be at least 1")
-
-    content_loaded = load_image(content, max_side=max(DEFAULT_MAX_SIDE, image_size), name="content image")
+    content_loaded = load_image(content, max_side=max_side, name="content image")
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("Give at least one style image.")
@@ -323,134 +361,208 @@ def style_transfer(
         raise ValueError("style_blend mixes the styles everywhere; with masks each style paints its own region: "
                          "give one or the other.")
     blend = normalise_blend(style_blend, len(styles))
-    style_loaded = [load_image(s, max_side=max(DEFAULT_MAX_SIDE, image_size), name="style image") for s in styles]
+    style_loaded = [load_image(s, max_side=max_side, name="style image") for s in styles]
     notes = content_loaded.notes + [note for loaded in style_loaded for note in loaded.notes]
-    content_image = content_loaded.image
-    style_images = [loaded.image for loaded in style_loaded]
-    regions = None if masks is None else region_masks(masks, len(styles), content_image.size)
-    init_image, resume = None, {}
+    inputs = StyleInputs(content=content_loaded.image, styles=[loaded.image for loaded in style_loaded], blend=blend,
+                         regions=None if masks is None else region_masks(masks, len(styles), content_loaded.image.size),
+                         init=init, resume={}, notes=notes)
     if isinstance(init, StyleResult):
-        init, resume = init.image, init.resume
-    if not isinstance(init, str):
-        init_loaded = load_image(init, max_side=max(DEFAULT_MAX_SIDE, image_size), name="starting image")
-        init_image, notes = init_loaded.image, notes + init_loaded.notes
-        ratio, content_ratio = init_image.width / init_image.height, content_image.width / content_image.height
+        inputs.init, inputs.resume = init.image, init.resume
+    if not isinstance(inputs.init, str):
+        init_loaded = load_image(inputs.init, max_side=max_side, name="starting image")
+        inputs.init, inputs.notes = init_loaded.image, notes + init_loaded.notes
+        ratio, content_ratio = inputs.init.width / inputs.init.height, inputs.content.width / inputs.content.height
         if abs(ratio - content_ratio) > 0.02 * content_ratio:
-            notes.append(f"starting image ({init_image.width}×{init_image.height}) stretched to the content's shape")
-    if preserve_color:
-        original_content = content_image
-        style_images = [match_luminance(s, content_image) for s in style_images]
-        content_image = luminance(content_image)
-        init_image = None if init_image is None else luminance(init_image)
+            inputs.notes.append(f"starting image ({inputs.init.width}×{inputs.init.height}) stretched to the "
+                                "content's shape")
+    if settings.preserve_color:
+        inputs.colours = inputs.content
+        inputs.styles = [match_luminance(s, inputs.content) for s in inputs.styles]
+        inputs.content = luminance(inputs.content)
+        inputs.init = inputs.init if isinstance(inputs.init, str) else luminance(inputs.init)
+    return inputs
 
-    content_layers, style_layers = tuple(content_layers), tuple(style_layers)
-    layers = tuple(dict.fromkeys(content_layers + style_layers))
-    extractor = feature_extractor(backbone, layers, pretrained=pretrained, pooling=pooling, weights_file=weights_file,
-                                  precision=precision)
-    generator = torch.Generator().manual_seed(seed)
 
-    sizes = scale_sizes(content_image.size, image_size, multi_scale)
-    if min(sizes[0]) < extractor.min_side:
-        raise ValueError(f"image_size {image_size} is too small for {multi_scale} scales "
-                         f"(the coarsest would be {sizes[0][1]}×{sizes[0][0]} px)")
-    schedule = [max(10 if multi_scale > 1 else 1, iterations // 2**index) for index in range(multi_scale)]
-    total_steps, done = sum(schedule), 0
-    history: list[dict] = []
-    start_losses: dict = {}
-    image = None
+class StyleObjective:
+    """The objective at one scale: content_weight · J_content + style_weight · J_style + tv_weight · TV (+ the
+    temporal term of a video frame), its targets computed once when it is made (`at_scale`).
 
-    def to_image(x):
-        preview = extractor.to_image(x)
-        return with_chrominance_of(preview, original_content) if preserve_color else preview
+    Style by region: each style's guided Grams inside its own mask, and the pixels no mask covers held at the
+    content (`painted`), so they are neither optimised nor delivered changed.
+    """
 
-    for scale_index, (size, steps) in enumerate(zip(sizes, schedule)):
-        content_x = extractor.to_pixels(content_image.resize(size[::-1], Image.Resampling.LANCZOS))
+    def __init__(self, extractor, settings: StyleSettings, content_pixels: torch.Tensor,
+                 content_targets: dict[str, torch.Tensor], style_grams: dict[str, torch.Tensor],
+                 regions: list[tuple[torch.Tensor, dict]] | None = None, free: torch.Tensor | None = None,
+                 temporal: tuple[torch.Tensor, torch.Tensor, float] | None = None):
+        self.extractor, self.settings = extractor, settings
+        self.content_pixels = content_pixels
+        self.content_targets, self.style_grams = content_targets, style_grams
+        self.regions = regions  # [(mask at this scale, that style's Grams)], or None: one style everywhere
+        self.free = free  # where the pixels may change (regions that leave some content untouched), or None
+        self.temporal = temporal  # (previous styled frame, still weights, weight), or None
+
+    @classmethod
+    def at_scale(cls, extractor, settings: StyleSettings, inputs: StyleInputs, size: tuple[int, int],
+                 temporal: "TemporalTerm | None" = None) -> "StyleObjective":
+        """The objective for an image of `size` (height, width): the content's activations, each style's Grams
+        (blended, or per region), the regions' masks and the temporal anchor at that size."""
+        content_pixels = extractor.to_pixels(inputs.content.resize(size[::-1], Image.Resampling.LANCZOS))
         with torch.no_grad():
             # targets in full precision: computed once per scale, they anchor every later evaluation
-            content_targets = {name: act for name, act in extractor(content_x, full_precision=True).items()
-                               if name in content_layers}
-            style_side = max(extractor.min_side, round(max(size) * style_scale))
-            per_style = []  # each style image's Grams at this scale
-            for style_image in style_images:
-                features = extractor(extractor.to_pixels(_resized(style_image, style_side)), full_precision=True)
-                per_style.append({name: gram_matrix(features[name]) for name in style_layers})
-            style_grams = {name: sum(w * grams[name] for w, grams in zip(blend, per_style)) for name in style_layers}
-        regions_x = free = None
-        if regions is not None:  # each style's region at this scale; what no region covers keeps the content
-            regions_x = [torch.from_numpy(np.array(Image.fromarray(r).resize(size[::-1], Image.Resampling.BILINEAR)))
-                         [None, None].to(content_x.device) for r in regions]
-            union = sum(regions_x).clamp(0, 1)
+            content_targets = {name: activation for name, activation
+                               in extractor(content_pixels, full_precision=True).items()
+                               if name in settings.content_layers}
+            per_style = [_style_grams(extractor, settings, image, size) for image in inputs.styles]
+        style_grams = {name: sum(w * grams[name] for w, grams in zip(inputs.blend, per_style))
+                       for name in settings.style_layers}
+        regions = free = None
+        if inputs.regions is not None:  # each style's region at this scale; what no region covers keeps the content
+            masks = [torch.from_numpy(np.array(Image.fromarray(r).resize(size[::-1], Image.Resampling.BILINEAR)))
+                     [None, None].to(content_pixels.device) for r in inputs.regions]
+            union = sum(masks).clamp(0, 1)
             free = None if union.min() > 0.95 else _feathered(union, max(size))
+            regions = list(zip(masks, per_style))
         anchor = None
         if temporal is not None:
             anchor = (extractor.to_pixels(temporal.previous.resize(size[::-1], Image.Resampling.LANCZOS)),
                       F.interpolate(torch.from_numpy(temporal.still)[None, None].float(), size=size, mode="area")
-                      .to(content_x.device))
+                      .to(content_pixels.device), temporal.weight)
+        return cls(extractor, settings, content_pixels, content_targets, style_grams, regions, free, anchor)
 
-        def painted(x, content_x=content_x, free=free):
-            """The image the objective sees and the run delivers: x, except where no region frees the pixels."""
-            return x if free is None else content_x + free * (x - content_x)
+    def painted(self, x: torch.Tensor) -> torch.Tensor:
+        """The image the objective sees and the run delivers: x, except where no region frees the pixels."""
+        return x if self.free is None else self.content_pixels + self.free * (x - self.content_pixels)
 
-        def objective(x, full_precision, content_targets=content_targets, style_grams=style_grams,
-                      regions_x=regions_x, per_style=per_style, anchor=anchor, painted=painted):
-            x = painted(x)
-            features = extractor(x, full_precision=full_precision)
-            style = (style_loss(features, style_grams) if regions_x is None
-                     else regional_style_loss(features, list(zip(regions_x, per_style))))
-            terms = {"content": content_weight * content_loss(features, content_targets),
-                     "style": style_weight * style,
-                     "tv": tv_weight * total_variation(x)}
-            if anchor is not None:
-                terms["temporal"] = temporal.weight * temporal_loss(x, *anchor)
-            return sum(terms.values()), terms
+    def __call__(self, x: torch.Tensor, full_precision: bool = False) -> tuple[torch.Tensor, dict]:
+        """(weighted total, {term: weighted value}) at pixels `x` in [0, 1]."""
+        settings = self.settings
+        x = self.painted(x)
+        features = self.extractor(x, full_precision=full_precision)
+        style = (style_loss(features, self.style_grams) if self.regions is None
+                 else regional_style_loss(features, self.regions))
+        terms = {"content": settings.content_weight * content_loss(features, self.content_targets),
+                 "style": settings.style_weight * style,
+                 "tv": settings.tv_weight * total_variation(x)}
+        if self.temporal is not None:
+            previous, still, weight = self.temporal
+            terms["temporal"] = weight * temporal_loss(x, previous, still)
+        return sum(terms.values()), terms
 
+    def losses(self, x: torch.Tensor) -> dict:
+        """The weighted terms and total at `x` as numbers, in full precision, without a gradient."""
+        with torch.no_grad():
+            return _losses(self, x, backward=False, full_precision=True)[1]
+
+
+def _style_grams(extractor, settings: StyleSettings, style_image: Image.Image, size) -> dict[str, torch.Tensor]:
+    """One style image's Gram matrix per style layer, the image resized to style_scale × the scale's longer side."""
+    side = max(extractor.min_side, round(max(size) * settings.style_scale))
+    features = extractor(extractor.to_pixels(_resized(style_image, side)), full_precision=True)
+    return {name: gram_matrix(features[name]) for name in settings.style_layers}
+
+
+def starting_canvas(extractor, inputs: StyleInputs, objective: StyleObjective, size, generator) -> torch.Tensor:
+    """The first scale's starting pixels: the content, noise, the (first) style image or a given image."""
+    if not isinstance(inputs.init, str):
+        return extractor.to_pixels(inputs.init.resize(size[::-1], Image.Resampling.LANCZOS))
+    if inputs.init == "content":
+        return objective.content_pixels.clone()
+    if inputs.init == "noise":
+        return torch.rand(objective.content_pixels.shape, generator=generator).to(objective.content_pixels.device)
+    return extractor.to_pixels(inputs.styles[0].resize(size[::-1], Image.Resampling.LANCZOS))
+
+
+class StepReporter:
+    """Keeps the per-iteration history of a run and tells the callback after each iteration, with a preview image
+    every `preview_every` iterations (the first and the last always)."""
+
+    def __init__(self, inputs: StyleInputs, settings: StyleSettings, total_steps: int, callback):
+        self.inputs, self.settings, self.total_steps, self.callback = inputs, settings, total_steps, callback
+        self.history: list[dict] = []
+        self.scale, self.objective = 1, None
+
+    def start_scale(self, scale: int, objective: StyleObjective) -> None:
+        self.scale, self.objective = scale, objective
+
+    def canvas(self, x: torch.Tensor) -> None:
+        """Step 0: the starting canvas, before any evaluation."""
+        if self.callback is not None:
+            self.callback(StyleProgress(0, self.total_steps, 1, self.settings.multi_scale, None,
+                                        self.inputs.picture(self.objective.painted(x))))
+
+    def __call__(self, x: torch.Tensor, losses: dict, evaluations: int) -> None:
+        self.history.append(dict(losses, scale=self.scale, evaluations=evaluations))
+        if self.callback is not None:
+            done = len(self.history)
+            show = done == 1 or done % self.settings.preview_every == 0 or done == self.total_steps
+            self.callback(StyleProgress(done, self.total_steps, self.scale, self.settings.multi_scale, losses,
+                                        self.inputs.picture(self.objective.painted(x)) if show else None))
+
+
+def optimise(objective: StyleObjective, image: torch.Tensor, steps: int, settings: StyleSettings, on_step,
+             state: dict | None) -> tuple[torch.Tensor, dict]:
+    """`steps` iterations of the chosen optimiser from `image` (and a previous run's `state`, to continue it)."""
+    if settings.optimizer == "lbfgs":
+        return run_lbfgs(objective, image, steps, on_step, state=state)
+    return run_adam(objective, image, steps, settings.adam_learning_rate, on_step, full_precision=False, state=state)
+
+
+def style_transfer(content, style, settings: StyleSettings | None = None, *, init="content", style_blend=None,
+                   masks=None, temporal: TemporalTerm | None = None,
+                   callback: Callable[[StyleProgress], None] | None = None, **options) -> StyleResult:
+    """Paint `content` in the style of `style` (one image, or a list blended by `style_blend`).
+
+    settings: a `StyleSettings`; `options` are its fields by name (`image_size=512, style_weight=100`), on top.
+    init: "content", "noise" or "style", an image to start from, or a previous `StyleResult` to continue that
+    run (its image, and with the same optimiser at the same size its state; settings may change in between).
+    masks: style by region (Gatys et al. 2017): one mask per style image, same order (images or arrays, white or
+    opaque = inside); style i is matched, through guided Gram matrices, only inside mask i. Where no mask
+    covers the image the content is kept untouched. Not combined with `style_blend`.
+    temporal: a `TemporalTerm` (video frames; see `style_video`).
+    callback: a `StyleProgress` after every iteration (and the starting canvas first); it may raise to stop.
+    """
+    started = time.perf_counter()
+    settings = (settings or StyleSettings()).with_options(**options)
+    inputs = load_inputs(content, style, init, masks, style_blend, settings)
+    extractor = feature_extractor(settings.backbone, settings.layers, pretrained=settings.pretrained,
+                                  pooling=settings.pooling, weights_file=settings.weights_file,
+                                  precision=settings.precision)
+    sizes, schedule = settings.sizes(inputs.content.size), settings.schedule()
+    if min(sizes[0]) < extractor.min_side:
+        raise ValueError(f"image_size {settings.image_size} is too small for {settings.multi_scale} scales "
+                         f"(the coarsest would be {sizes[0][1]}×{sizes[0][0]} px)")
+    report = StepReporter(inputs, settings, sum(schedule), callback)
+    generator = torch.Generator().manual_seed(settings.seed)
+    resume, image, start_losses = inputs.resume, None, {}
+
+    for scale, (size, steps) in enumerate(zip(sizes, schedule), start=1):
+        objective = StyleObjective.at_scale(extractor, settings, inputs, size, temporal)
+        report.start_scale(scale, objective)
         if image is None:
-            if init_image is not None:
-                image = extractor.to_pixels(init_image.resize(size[::-1], Image.Resampling.LANCZOS))
-            elif init == "content":
-                image = content_x.clone()
-            elif init == "noise":
-                image = torch.rand(content_x.shape, generator=generator).to(content_x.device)
-            else:
-                image = extractor.to_pixels(style_images[0].resize(size[::-1], Image.Resampling.LANCZOS))
-            if callback is not None:  # step 0: the starting canvas, before any evaluation
-                callback(StyleProgress(0, total_steps, 1, multi_scale, None, to_image(painted(image))))
-            with torch.no_grad():
-                _, start_losses = _losses(objective, image, backward=False, full_precision=True)
+            image = starting_canvas(extractor, inputs, objective, size, generator)
+            report.canvas(image)
+            start_losses = objective.losses(image)
         else:
             image = F.interpolate(image, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
-
-        def on_step(x, losses, evaluations, scale=scale_index + 1, painted=painted):
-            nonlocal done
-            done += 1
-            history.append(dict(losses, scale=scale, evaluations=evaluations))
-            if callback is not None:
-                show = done == 1 or done % preview_every == 0 or done == total_steps
-                callback(StyleProgress(done, total_steps, scale, multi_scale, losses,
-                                       to_image(painted(x)) if show else None))
-
         # a continued run picks up the optimiser where it stopped when it is the same optimiser at the same size
-        carried = resume.get(optimizer) if scale_index == 0 and resume.get("size") == tuple(size) else None
-        if optimizer == "lbfgs":
-            image, state = run_lbfgs(objective, image, steps, on_step, state=carried)
-        else:
-            image, state = run_adam(objective, image, steps, learning_rate, on_step, full_precision=False, state=carried)
+        carried = resume.get(settings.optimizer) if scale == 1 and resume.get("size") == tuple(size) else None
+        image, state = optimise(objective, image, steps, settings, report, carried)
         # kept on the CPU (a result may wait in a visitor's session; load_state_dict moves it back)
-        resume = {"size": tuple(size), optimizer: _on_cpu(state)}
+        resume = {"size": tuple(size), settings.optimizer: _on_cpu(state)}
 
-    if optimizer == "adam":  # Adam's history holds each step's starting point: measure where it ended
-        with torch.no_grad():
-            _, final_losses = _losses(objective, image, backward=False, full_precision=True)
+    if settings.optimizer == "adam":  # Adam's history holds each step's starting point: measure where it ended
+        final_losses = objective.losses(image)
     else:
-        final_losses = {key: value for key, value in history[-1].items() if key not in ("scale", "evaluations")}
+        final_losses = {key: value for key, value in report.history[-1].items() if key not in ("scale", "evaluations")}
     # the delivered image is the one the objective saw (regions: x with the uncovered pixels kept as content)
-    return StyleResult(image=to_image(painted(image)), history=history, weights=extractor.weights,
-                       seconds=time.perf_counter() - started, sizes=sizes, start=start_losses, final=final_losses,
-                       notes=notes, resume=resume)
+    return StyleResult(image=inputs.picture(objective.painted(image)), history=report.history,
+                       weights=extractor.weights, seconds=time.perf_counter() - started, sizes=sizes,
+                       start=start_losses, final=final_losses, notes=inputs.notes, resume=resume)
 
 
 __all__ = [
-    "CONTENT_LAYERS", "STYLE_LAYERS", "StyleProgress", "StyleResult", "TemporalTerm", "style_transfer", "region_masks",
-    "normalise_blend",
-    "scale_sizes", "with_chrominance_of", "run_lbfgs", "run_adam",
+    "CONTENT_LAYERS", "STYLE_LAYERS", "StyleSettings", "StyleObjective", "StyleInputs", "StyleProgress", "StyleResult",
+    "TemporalTerm", "style_transfer", "load_inputs", "region_masks", "normalise_blend", "scale_sizes",
+    "with_chrominance_of", "run_lbfgs", "run_adam", "OPTIMIZERS",
 ]

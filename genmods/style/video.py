@@ -22,7 +22,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from ..vision.backbones import WeightsInfo
 from ..vision.images import ImageInputError, check_pixel_count, load_image
-from .transfer import StyleProgress, TemporalTerm, style_transfer
+from .transfer import StyleProgress, StyleSettings, TemporalTerm, style_transfer
 
 MAX_FRAMES = 48  # styled frames at most: a longer clip is sampled evenly (and its frame rate lowered)
 MAX_SECONDS = 20.0  # longer clips are refused: trim them first
@@ -152,38 +152,39 @@ def still_weights(previous: Image.Image, frame: Image.Image) -> np.ndarray:
 def style_video(
     source,
     style,
+    settings: StyleSettings | None = None,
     *,
-    iterations: int = 100,
     frame_iterations: int | None = None,
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
     warm_start: bool = True,
     max_frames: int = MAX_FRAMES,
     fps: float | None = None,
+    init="content",
+    masks=None,
     callback: Callable[[VideoProgress], None] | None = None,
-    **style_settings,
+    **options,
 ) -> VideoStyleResult:
     """Style every frame of `source` (a GIF or video path, a list of frames, or an array of frames) with
-    `style_transfer(..., **style_settings)`.
+    `style_transfer(frame, style, settings)`; `options` are `StyleSettings` fields by name, on top of `settings`.
 
-    iterations: for the first frame; frame_iterations: for each later one (default half, at least 10: they
-    start from the previous styled frame). warm_start: start each frame from the previous styled frame;
+    settings.iterations: for the first frame; frame_iterations: for each later one (default half, at least 10:
+    they start from the previous styled frame). warm_start: start each frame from the previous styled frame;
     temporal_weight: keep still regions where the previous styled frame had them (0: off). warm_start=False and
     temporal_weight=0 style each frame independently (what the flicker benchmark compares against).
     `callback` gets a VideoProgress after every iteration and, with `finished`, each styled frame as it is done.
     """
     started = time.perf_counter()
+    settings = (settings or StyleSettings(iterations=100)).with_options(**options)
     if not np.isfinite(temporal_weight) or temporal_weight < 0:
         raise ValueError("temporal_weight must be a finite number ≥ 0")
-    if style_settings.get("masks") is not None:
+    if masks is not None:
         raise ValueError("Masks are painted on one image; a clip is styled without them.")
     clip = read_clip(source, max_frames=max_frames, fps=fps)
-    frame_iterations = max(10, iterations // 2) if frame_iterations is None else int(frame_iterations)
-    if iterations < 1 or frame_iterations < 1:
+    frame_iterations = max(10, settings.iterations // 2) if frame_iterations is None else int(frame_iterations)
+    if frame_iterations < 1:
         raise ValueError("iterations must be at least 1")
-    multi_scale = style_settings.get("multi_scale", 1)
-    per_scale = lambda n: sum(max(10 if multi_scale > 1 else 1, n // 2**i) for i in range(multi_scale))  # noqa: E731
-    total = per_scale(iterations) + (len(clip.frames) - 1) * per_scale(frame_iterations)
-    init = style_settings.pop("init", "content")
+    later = settings.with_options(iterations=frame_iterations)
+    total = sum(settings.schedule()) + (len(clip.frames) - 1) * sum(later.schedule())
     styled, history, notes, done, weights = [], [], list(clip.notes), 0, None
 
     for index, frame in enumerate(clip.frames):
@@ -196,8 +197,8 @@ def style_video(
             if callback is not None and progress.step > 0:
                 callback(VideoProgress(before + progress.step, total, index + 1, len(clip.frames), progress.losses))
 
-        result = style_transfer(frame, style, iterations=iterations if index == 0 else frame_iterations,
-                                init=frame_init, temporal=temporal, callback=report, **style_settings)
+        result = style_transfer(frame, style, settings if index == 0 else later, init=frame_init, temporal=temporal,
+                                callback=report)
         done += len(result.history)
         styled.append(result.image)
         history.append(result.history)
