@@ -12,6 +12,7 @@ import gradio as gr
 
 from genmods import studio
 from genmods.studio.components import image_input, image_output
+from genmods.studio.defaults import DEFAULTS
 from genmods.dream import PRESET_NAMES
 from genmods.examples import PAINTED_STYLES, PHOTOS, example_files
 from genmods.text.sampling import SEED_TEXT, temperature_label
@@ -32,12 +33,21 @@ def wire_stop(button, tab):
     button.click(studio.stop_button(tab), None, None, api_visibility="private", queue=False)
 
 
-def on_run(button, info):
-    """A run button first clears the tab's info panel, so an error never sits under an old result's text;
-    the job (`.then(...)`, with its api_name) follows. trigger_mode="always_last": a click while the last
+def progress_line(elem_id: str) -> gr.Markdown:
+    """Where a job's progress bar (step, time left, queue position) is drawn: a line of its own above the info panel,
+    so the bar never covers the info's text. It holds no text; its height keeps it (and the bar) on the page."""
+    return gr.Markdown("", min_height=28, elem_id=elem_id)
+
+
+def on_run(button, info, starting: str = "⏳ Starting…"):
+    """A run button first puts `starting` in the tab's info panel, at once and outside the queue — something on the
+    page within a moment of the click, and never an old result's text above a new error; the job (`.then(...)`,
+    with its api_name) follows. (The job itself cannot say it first: a first update that skips the result image
+    leaves that image out of "Share via Link".) trigger_mode="always_last": a click while the last
     run is still ending (Stop, then Paint at once) runs after it; Gradio's default ("once") drops that
     click, which left the page waiting for a run that never started."""
-    return button.click(lambda: "", None, info, api_visibility="private", queue=False, trigger_mode="always_last")
+    return button.click(lambda: starting, None, info, api_visibility="private", queue=False,
+                        trigger_mode="always_last")
 
 with gr.Blocks(title="genmods — generative deep learning studio") as demo:
     gr.Markdown(
@@ -85,7 +95,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                              x_title="the 12 most likely next characters (␣ space, ⏎ new line)")
             walk = gr.State()
 
-            text_event = on_run(generate_button, text_info).then(
+            text_event = on_run(generate_button, text_info, "").then(
                 gpu(studio.generate_text, duration=60),
                 inputs=[prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy],
                 outputs=[out_low, out_mid, out_high, next_char_plot, text_info, walk],
@@ -118,17 +128,18 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=True)
                     with gr.Accordion("Settings", open=False):
                         with gr.Row():
-                            octaves = gr.Slider(1, studio.MAX_OCTAVES, value=3, step=1, label="Octaves")
+                            octaves = gr.Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.dream_octaves, step=1, label="Octaves")
                             octave_scale = gr.Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
                         with gr.Row():
-                            iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=20, step=1, label="Iterations per octave")
+                            iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=DEFAULTS.dream_iterations, step=1,
+                                                   label="Iterations per octave")
                             step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step",
                                              info="mean change per pixel per step, in [-1, 1] units: 0.01 ≈ 1.3 grey levels")
                         with gr.Row():
                             jitter = gr.Slider(0, 64, value=0, step=1, label="Jitter (px)")
                             tile_size = gr.Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
                         with gr.Row():
-                            dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=512, step=32,
+                            dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.dream_side, step=32,
                                                    label="Image size (longer side; larger inputs are downscaled)")
                             dream_seed = seed_input()
                         layer_balance = gr.Radio(["auto", "raw", "relative"], value="auto", label="Layer balance",
@@ -138,10 +149,19 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         guide_image = image_input("Guide image (optional): dream towards its features")
                     with gr.Accordion("Zoom animation", open=False):
                         with gr.Row():
-                            zoom_frames = gr.Slider(2, 48, value=8, step=1, label="Frames")
+                            zoom_frames = gr.Slider(2, studio.MAX_ZOOM_FRAMES, value=DEFAULTS.zoom_frames, step=1, label="Frames")
                             zoom_factor = gr.Slider(1.01, 1.3, value=1.05, step=0.01, label="Zoom per frame")
+                        with gr.Row():
+                            zoom_octaves = gr.Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.zoom_octaves, step=1,
+                                                     label="Zoom: octaves per frame")
+                            zoom_iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=DEFAULTS.zoom_iterations,
+                                                        step=1, label="Zoom: iterations per octave")
+                            zoom_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.zoom_side, step=32,
+                                                  label="Frame size (longer side)")
+                        zoom_estimate = gr.Markdown(elem_id="zoom-estimate")
                 with gr.Column():
                     dream_output = image_output("Dream", elem_id="dream-result")
+                    dream_progress = progress_line("dream-progress")
                     dream_info = gr.Markdown(elem_id="dream-info")
                     with gr.Row():
                         dream_button = gr.Button("Dream", variant="primary")
@@ -155,29 +175,33 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300,
                                            elem_id="dream-zoom")
 
-            on_run(dream_button, dream_info).then(
+            on_run(dream_button, dream_info, "⏳ Loading the network…").then(
                 gpu(studio.dream, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                         tile_size, guide_image, dream_seed, dream_side, layer_balance],
-                outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_info, **IMAGE_JOBS,
+                outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
-            on_run(compare_button, dream_info).then(
+            on_run(compare_button, dream_info, "⏳ Loading the networks…").then(
                 gpu(studio.compare_layers, duration=300),
                 inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side],
-                outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_info,
+                outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_progress,
                 **IMAGE_JOBS,
             )
-            on_run(zoom_button, dream_info).then(
+            on_run(zoom_button, dream_info, "⏳ Dreaming the first frame…").then(
                 gpu(studio.zoom_animation, duration=300),
-                inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, octaves, iterations, step,
-                        dream_seed, dream_side],
-                outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_info, **IMAGE_JOBS,
+                inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, zoom_octaves,
+                        zoom_iterations, step, dream_seed, zoom_side],
+                outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
             wire_stop(stop_dream, "dream")
             gr.on([demo.load, dream_image.change, backbone.change, octaves.change, octave_scale.change, iterations.change,
-                   dream_side.change], studio.estimate_dream,
-                  inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side], outputs=dream_estimate,
-                  api_name="estimate_dream", concurrency_limit=None, show_progress="hidden")
+                   dream_side.change, preset.change], studio.estimate_dream,
+                  inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side, preset],
+                  outputs=dream_estimate, api_name="estimate_dream", concurrency_limit=None, show_progress="hidden")
+            gr.on([demo.load, dream_image.change, backbone.change, preset.change, zoom_frames.change, zoom_octaves.change,
+                   zoom_iterations.change, zoom_side.change], studio.estimate_zoom,
+                  inputs=[dream_image, backbone, preset, zoom_frames, zoom_octaves, zoom_iterations, zoom_side],
+                  outputs=zoom_estimate, api_name="estimate_zoom", concurrency_limit=None, show_progress="hidden")
 
         with gr.Tab("Style transfer", id="style") as style_tab:
             gr.Markdown(
@@ -213,8 +237,9 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                info="log₁₀ β/α: 0 = style and content weigh the same, 1 = style 10× "
                                                     "(default), 3 = 1000×; −1 keeps the photo nearly untouched")
                     with gr.Row():
-                        style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=100, step=1, label="Iterations")
-                        output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=384, step=32, label="Output size (px)")
+                        style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=DEFAULTS.style_iterations, step=1,
+                                                     label="Iterations", info="at the coarsest scale; halved at each finer one")
+                        output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.style_size, step=32, label="Output size (px)")
                     with gr.Accordion("Settings", open=False):
                         tv_weight = gr.Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
                                               label="Smoothness (TV weight)", info="1: light; 10: visibly smoother; 100: flat")
@@ -223,12 +248,14 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                             init = gr.Radio(["content", "noise", "style"], value="content", label="Start from")
                             pooling = gr.Radio(["max", "avg"], value="max", label="Pooling")
                         with gr.Row():
-                            multi_scale = gr.Slider(1, 3, value=1, step=1, label="Scales (coarse → fine)")
+                            multi_scale = gr.Slider(1, 3, value=DEFAULTS.style_scales, step=1, label="Scales (coarse → fine)",
+                                                    info="each twice the previous; most iterations where they are cheap")
                             style_scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
                             style_seed = seed_input()
                         preserve_color = gr.Checkbox(False, label="Preserve the content's colours (luminance-only transfer)")
                 with gr.Column():
                     style_output = image_output("Result", elem_id="style-result")
+                    style_progress = progress_line("style-progress")
                     style_info = gr.Markdown(elem_id="style-info")
                     with gr.Row():
                         style_button = gr.Button("Paint", variant="primary")
@@ -249,25 +276,28 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                              elem_id="style-clip", height=120)
                         gr.Examples([[examples["moving-square"]]], inputs=[clip_input], label="Example clip")
                         with gr.Row():
-                            clip_frames = gr.Slider(2, studio.MAX_CLIP_FRAMES, value=12, step=1, label="Frames (at most)",
+                            clip_frames = gr.Slider(2, studio.MAX_CLIP_FRAMES, value=DEFAULTS.clip_frames, step=1, label="Frames (at most)",
                                                     info="a longer clip is sampled evenly")
                             temporal_weight = gr.Slider(0, studio.MAX_TEMPORAL_WEIGHT, value=studio.DEFAULT_TEMPORAL_WEIGHT,
                                                         step=10, label="Temporal weight",
                                                         info="0: each frame on its own (flicker)")
                         with gr.Row():
-                            clip_size = gr.Slider(64, 512, value=192, step=32, label="Frame size (px)")
-                            clip_iterations = gr.Slider(1, 200, value=60, step=1, label="Iterations",
-                                                        info="first frame; each later one half")
+                            clip_size = gr.Slider(64, 512, value=DEFAULTS.clip_size, step=32, label="Frame size (px)")
+                            clip_iterations = gr.Slider(1, 200, value=DEFAULTS.clip_iterations, step=1, label="Iterations",
+                                                        info="first frame; each later one a quarter (at least 10): "
+                                                             "it starts from the previous styled frame")
                         with gr.Row():
                             clip_button = gr.Button("Style the clip", variant="primary")
                             stop_clip = gr.Button("Stop")
                         clip_estimate = gr.Markdown(elem_id="clip-estimate")
                     with gr.Column():
+                        # the progress and the info next to the frame that streams, above the files that come last
                         clip_frame = image_output("Latest styled frame", elem_id="clip-frame")
+                        clip_progress = progress_line("clip-progress")
+                        clip_info = gr.Markdown(elem_id="clip-info")
                         clip_video = gr.Video(label="Styled clip (MP4)", interactive=False, elem_id="clip-video",
                                               height=300)
                         clip_gif = gr.File(label="Styled clip (GIF)", interactive=False, elem_id="clip-gif")
-                        clip_info = gr.Markdown(elem_id="clip-info")
 
             # what Continue starts from: this visitor's last result, with the optimiser's state (L-BFGS keeps 50
             # image-sized pairs, ~130 MB at 384 px), so it is dropped 15 minutes after it was made
@@ -276,19 +306,19 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                             style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale,
                             pooling, style_seed, mask_editor, outside]
             style_outputs = [style_output, loss_plot, style_info, last_run]
-            on_run(style_button, style_info).then(
+            on_run(style_button, style_info, "⏳ Preparing the style targets…").then(
                 gpu(studio.stylize, duration=300), inputs=style_inputs, outputs=style_outputs,
-                api_name="style_transfer", show_progress_on=style_info, **IMAGE_JOBS,
+                api_name="style_transfer", show_progress_on=style_progress, **IMAGE_JOBS,
             )
-            on_run(continue_button, style_info).then(
+            on_run(continue_button, style_info, "⏳ Preparing the style targets…").then(
                 gpu(studio.continue_style, duration=300), inputs=[*style_inputs, last_run], outputs=style_outputs,
-                api_name="continue_style", show_progress_on=style_info, **IMAGE_JOBS,
+                api_name="continue_style", show_progress_on=style_progress, **IMAGE_JOBS,
             )
-            on_run(clip_button, clip_info).then(
+            on_run(clip_button, clip_info, "⏳ Reading the clip…").then(
                 gpu(studio.stylize_clip, duration=600),
                 inputs=[clip_input, style_image, style_strength, tv_weight, clip_iterations, clip_size, optimizer,
                         preserve_color, style_scale, pooling, style_seed, clip_frames, temporal_weight],
-                outputs=[clip_frame, clip_video, clip_gif, clip_info], api_name="style_clip", show_progress_on=clip_info,
+                outputs=[clip_frame, clip_video, clip_gif, clip_info], api_name="style_clip", show_progress_on=clip_progress,
                 **IMAGE_JOBS,
             )
             wire_stop(stop_style, "style")

@@ -154,7 +154,9 @@ def test_deep_dream_streams_visibly_stops_and_reopens_from_a_link(page, browser_
     page.get_by_role("button", name="Dream", exact=True).click()
     # while it runs, the intermediate image is on screen and the progress line sits in the info panel
     page.locator("#dream-result img").wait_for()
-    page.locator("#dream-info", has_text="octave 1/1 · step").wait_for()  # the progress line, on the info panel only
+    # the progress (step, time left) on its own line above the info, whose text it never covers
+    page.locator("#dream-progress", has_text="octave 1/1 · step").wait_for()
+    assert "octave 1/1" not in text_of(page, "dream-info")
     assert page.locator("#dream-result img").is_visible()
     page.screenshot(path=ARTIFACTS / "deepdream-running.png", full_page=True)
     panel.get_by_role("button", name="Stop").click()
@@ -186,7 +188,7 @@ def test_style_tab_stop_then_paint_at_once_finishes_and_reopens_from_a_link(page
     set_number(page, "Output size (px)", 128)
     set_number(page, "Style strength", 2)  # log10 β/α: style 100× the content
     page.get_by_role("button", name="Paint").click()
-    page.locator("#style-info", has_text="scale 1/1 · step").wait_for()
+    page.locator("#style-progress", has_text=" · step").wait_for()
     page.locator("#style-result img").wait_for()
     page.screenshot(path=ARTIFACTS / "style-running.png", full_page=True)
     # Stop, and Paint again at once (this used to leave the page on "Painting…" for minutes)
@@ -252,6 +254,8 @@ def test_webcam_and_clipboard_fill_an_image_input(page, pictures):
         content.get_by_role("button", name="Clear").click()  # the last test's picture
     content.get_by_role("button", name="Capture from camera").click()
     content.get_by_text("Click to Access Webcam").click()
+    content.locator("video").wait_for()  # the camera's stream must be playing before a snapshot has a picture
+    page.wait_for_timeout(1000)
     content.get_by_role("button", name="capture photo").click()
     content.locator("img").wait_for()
     # a picture copied to the clipboard, pasted into the style input
@@ -276,7 +280,10 @@ def test_a_clip_is_styled_in_the_browser_with_its_frames_streaming(page, picture
     page.get_by_role("tab", name="Style transfer").click()
     page.get_by_text("Style a moving image").click()
     page.get_by_text("Example clip").locator("xpath=..").locator("td, button, img").first.click()
-    page.wait_for_function("() => document.querySelector('#clip-estimate').innerText.includes('Styling 12 frames')")
+    from genmods.studio.defaults import DEFAULTS
+
+    page.wait_for_function("() => document.querySelector('#clip-estimate').innerText"
+                           f".includes('Styling {DEFAULTS.clip_frames} frames')")
     set_number(page, "Frames (at most)", 4)
     set_number(page, "Frame size (px)", 96)
     page.get_by_label("number input for Iterations", exact=True).nth(1).fill("6")

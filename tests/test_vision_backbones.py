@@ -30,11 +30,19 @@ def hub(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv(backbones.HUB_RETRY_ENV, "60")
     monkeypatch.setattr(backbones.timm, "create_model", create_model)
-    monkeypatch.setattr(backbones, "_hub_failures", {})
+    monkeypatch.setattr(backbones, "_download_failures", {})
     monkeypatch.setattr(backbones, "_loaded", {})
     monkeypatch.setattr(backbones, "_extractors", backbones.OrderedDict())
-    monkeypatch.setattr(backbones, "_hub_reachable", lambda: Hub.reachable)
+    monkeypatch.setattr(backbones, "_hub_reachable", lambda timeout: Hub.reachable)
+    monkeypatch.setattr(backbones, "HUB_PROBE", backbones.HubProbe(timeout=1.0))
     return Hub
+
+
+def _probe_again_now():
+    """As if the retry interval had passed since the last probe; waits for the new background probe."""
+    backbones.HUB_PROBE.forget()
+    backbones.HUB_PROBE.start()
+    backbones.HUB_PROBE._running.join(5)
 
 
 def test_a_failed_download_falls_back_for_that_request_and_is_retried_after_the_interval(hub, monkeypatch):
@@ -48,8 +56,8 @@ def test_a_failed_download_falls_back_for_that_request_and_is_retried_after_the_
 
     # after the interval the Hub is tried again; this time it answers, and the success is kept
     hub.down = False
-    failed_at, reason = backbones._hub_failures["vgg16"]
-    backbones._hub_failures["vgg16"] = (failed_at - 61, reason)
+    failed_at, reason = backbones._download_failures["vgg16"]
+    backbones._download_failures["vgg16"] = (failed_at - 61, reason)
     model, info = backbones.load_backbone("vgg16")
     assert hub.attempts == 2 and info.pretrained and info.warning is None and model.downloaded
     assert backbones.load_backbone("vgg16")[0] is model and hub.attempts == 2
@@ -59,7 +67,7 @@ def test_extractors_switch_to_the_pretrained_backbone_once_it_loads(hub):
     fallback = backbones.feature_extractor("vgg16", ("conv1_1",))
     assert not fallback.weights.pretrained
     hub.down = False
-    backbones._hub_failures.clear()
+    backbones._download_failures.clear()
     loaded = backbones.feature_extractor("vgg16", ("conv1_1",))
     assert loaded.weights.pretrained and loaded is not fallback
     assert backbones.feature_extractor("vgg16", ("conv1_1",)) is loaded
@@ -87,10 +95,59 @@ def test_an_unreachable_hub_is_learnt_once_for_every_backbone(hub):
     hub.reachable = False
     for name in ("vgg16", "vgg19", "resnet50"):
         _, info = backbones.load_backbone(name)
-        assert not info.pretrained and "cannot be reached" in info.warning
+        assert not info.pretrained and "cannot be reached" in info.warning and "trying again in" in info.warning
     assert hub.attempts == 0  # no backbone spent a download's retries finding out
     hub.reachable, hub.down = True, False
-    failed_at, reason = backbones._hub_failures[backbones.HUB]
-    backbones._hub_failures[backbones.HUB] = (failed_at - 61, reason)
+    _probe_again_now()  # the background probe, once the retry interval has passed
     _, info = backbones.load_backbone("vgg16")
-    assert info.pretrained and hub.attempts == 1 and backbones.HUB not in backbones._hub_failures
+    assert info.pretrained and hub.attempts == 1
+
+
+def test_a_hanging_hub_delays_a_job_by_the_probe_timeout_at_most(hub, monkeypatch):
+    import time
+
+    def hang(timeout):
+        time.sleep(30)  # a Hub that neither answers nor refuses, whatever the timeout asked for
+        return True
+
+    monkeypatch.setattr(backbones, "_hub_reachable", hang)
+    started = time.monotonic()
+    _, info = backbones.load_backbone("vgg16")
+    first = time.monotonic() - started
+    assert first < backbones.HUB_PROBE.timeout + 0.5 and "has not answered yet" in info.warning
+    started = time.monotonic()
+    _, info = backbones.load_backbone("vgg19")  # the probe is still hanging: no second wait
+    assert time.monotonic() - started < 0.3 and not info.pretrained
+    assert hub.attempts == 0
+
+
+def test_no_download_is_attempted_while_the_last_probe_failed_and_the_probe_runs_off_the_request_path(hub):
+    hub.reachable = False
+    backbones.HUB_PROBE.start()
+    backbones.HUB_PROBE._running.join(5)
+    hub.reachable = True  # the Hub comes back, but nobody has probed since
+    for _ in range(3):
+        _, info = backbones.load_backbone("vgg16")
+        assert not info.pretrained
+    assert hub.attempts == 0
+
+
+def test_a_weights_file_must_hold_the_whole_backbone(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    model = timm.create_model("vgg16", pretrained=False)
+    state = {key: value.contiguous() for key, value in model.state_dict().items()}
+    save_file({"unrelated.weight": torch.zeros(3)}, tmp_path / "unrelated.safetensors")
+    with pytest.raises(ValueError, match=r"holds 0 of the 26 tensors .*missing features \(26 tensors\)"):
+        backbones.load_backbone("vgg16", weights_file=str(tmp_path / "unrelated.safetensors"))
+    save_file({k: v for k, v in state.items() if not k.startswith("features.28")}, tmp_path / "partial.safetensors")
+    with pytest.raises(ValueError, match="holds 24 of the 26 tensors"):
+        backbones.load_backbone("vgg16", weights_file=str(tmp_path / "partial.safetensors"))
+    (tmp_path / "text.safetensors").write_text("not weights")
+    with pytest.raises(ValueError, match="not a weights file"):
+        backbones.load_backbone("vgg16", weights_file=str(tmp_path / "text.safetensors"))
+    # without the classifier (head and fc6/fc7) a checkpoint is complete: DeepDream and style never run it
+    save_file({k: v for k, v in state.items() if k.startswith("features.")}, tmp_path / "features.safetensors")
+    loaded, info = backbones.load_backbone("vgg16", weights_file=str(tmp_path / "features.safetensors"))
+    assert info.pretrained and torch.equal(loaded.features[28].weight, state["features.28.weight"])

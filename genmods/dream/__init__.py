@@ -79,6 +79,7 @@ class DreamResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     stopped_early: bool = False
+    backbone: str = ""
 
 
 def _finite_weight(name: str, weight) -> float:
@@ -373,6 +374,7 @@ def deep_dream(image, settings: DreamSettings | None = None, *, guide=None,
     return DreamResult(
         image=extractor.to_image(dream), losses=losses, octave_shapes=shapes, layers=layer_weights,
         weights=extractor.weights, seconds=time.perf_counter() - started, notes=notes, stopped_early=stopped_early,
+        backbone=settings.backbone,
     )
 
 

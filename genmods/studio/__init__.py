@@ -7,7 +7,11 @@ One module per tab (`text_tab`, `dream_tab`, `style_tab`); `common` holds what t
 
 from . import components  # noqa: F401  (app.py builds its inputs from it)
 from .common import IMAGE_TIME_LIMIT, MAX_IMAGE_SIDE, RANDOM_SEED, STOP, check_upload, stop_button
-from .dream_tab import MAX_DREAM_ITERATIONS, MAX_OCTAVES, compare_layers, dream, estimate_dream, zoom_animation
+from .defaults import DEFAULTS
+from .dream_tab import (
+    MAX_DREAM_ITERATIONS, MAX_OCTAVES, MAX_ZOOM_FRAMES, compare_layers, dream, estimate_dream, estimate_zoom,
+    zoom_animation,
+)
 from .estimate import warm_up as measure_devices
 from .style_tab import (
     DEFAULT_STYLE_STRENGTH, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, MAX_CLIP_FRAMES, MAX_STYLE_ITERATIONS,
@@ -27,7 +31,8 @@ SERVER_THREADS = 64  # Gradio's thread pool (40 by default) must cover TEXT_CONC
 
 __all__ = [
     "components", "IMAGE_TIME_LIMIT", "MAX_IMAGE_SIDE", "RANDOM_SEED", "STOP", "check_upload", "stop_button",
-    "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "compare_layers", "dream", "zoom_animation",
+    "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "MAX_ZOOM_FRAMES", "compare_layers", "dream", "zoom_animation",
+    "estimate_zoom", "DEFAULTS",
     "DEFAULT_STYLE_STRENGTH", "DEFAULT_TV_WEIGHT", "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE",
     "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "estimate_dream",
     "measure_devices", "mask_canvas", "DEFAULT_TEMPORAL_WEIGHT", "MAX_CLIP_FRAMES", "MAX_TEMPORAL_WEIGHT", "OUTSIDE_CHOICES",

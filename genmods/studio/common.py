@@ -12,6 +12,7 @@ from PIL import Image
 
 from ..text.generate import SEED_RANGE
 from ..vision.images import ImageInputError, load_image
+from .estimate import StepClock, duration
 from .jobs import JobStopped, StopButtons, run_streaming
 
 logger = logging.getLogger("genmods.studio")
@@ -83,34 +84,45 @@ class JobEnd:
     stopped: str | None = None  # "stopped" (the Stop button) or the time-limit reason
 
 
-# While an image job runs, Gradio's progress overlay (the step, the queue position, a bar) sits on the info
-# panel only (show_progress_on in app.py), so the streamed images and the loss curve stay in view and the
-# progress is shown once. The panel itself holds one word under it (an empty panel is hidden, overlay too).
+# While an image job runs, Gradio's progress overlay (the step, the time left, the queue position, a bar) sits on
+# a line of its own above the info panel (show_progress_on in app.py), so the streamed images and the loss curve
+# stay in view, the progress is shown once, and no text lies under the bar.
 
 
-def _stream_job(job, progress, describe, tab: str, request=None):
-    """Runs `job(callback)` in a worker, reporting progress; yields ("preview", image, report) and finally
-    ("end", JobEnd). Stop (the tab's button) or the time limit end it early with the last image kept.
-    Input errors become gr.Error."""
+def _stream_job(job, progress, describe, tab: str, request=None, clock: StepClock | None = None):
+    """Runs `job(callback)` in a worker, reporting progress with the time left (from the steps' own times); yields
+    ("preview", image, report, seconds left or None) and finally ("end", JobEnd, None, None). Stop (the tab's
+    button) or the time limit end it early with the last image kept. Input errors become gr.Error."""
     stop = STOP.register(_session(request), tab)
     last_image = last_report = None
+    clock = clock or StepClock()
     try:
         for update in run_streaming(job, time_limit=IMAGE_TIME_LIMIT, stop=stop):
             if update.kind == "done":
-                yield "end", JobEnd(result=update.value, report=last_report), None
+                yield "end", JobEnd(result=update.value, report=last_report), None, None
                 return
             last_report = report = update.value
+            left = clock.left(report.step, report.total_steps)
             if progress is not None:
-                progress(report.step / report.total_steps, desc=describe(report))
+                progress(report.step / report.total_steps,
+                         desc=describe(report) + ("" if left is None else f" · about {duration(left)} left"))
             if report.image is not None:
                 last_image = report.image
-                yield "preview", report.image, report
+                yield "preview", report.image, report, left
     except (ImageInputError, ValueError, FileNotFoundError) as error:
         raise _user_error(error) from None
     except JobStopped as stopped:
-        yield "end", JobEnd(image=last_image, report=last_report, stopped=stopped.reason), None
+        yield "end", JobEnd(image=last_image, report=last_report, stopped=stopped.reason), None, None
     finally:
         STOP.release(_session(request), tab, stop)
+
+
+def _running_line(verb: str, estimate, left: float | None) -> str:
+    """'Painting… about 40 s left (estimated about 1.2 min on this CPU before starting)' once the steps say how long
+    is left, 'Painting… (about 1.2 min on this CPU)' before."""
+    if left is None:
+        return f"{verb}… ({estimate.describe()})"
+    return f"{verb}… about {duration(left)} left (estimated {estimate.describe()} before starting)"
 
 
 def _user_error(error) -> gr.Error:

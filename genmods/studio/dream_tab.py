@@ -11,12 +11,14 @@ from ..dream import PRESET_NAMES, DreamSettings, deep_dream, dream_zoom, parse_l
 from ..vision.backbones import SUPPORTED_BACKBONES
 from . import estimate
 from .common import (
-    MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _seed, _stopped_line, _stream_job,
-    _user_error,
+    MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _running_line, _seed, _stopped_line,
+    _stream_job, _user_error,
 )
+from .defaults import DEFAULTS
 
 MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6
+MAX_ZOOM_FRAMES = 48
 
 
 def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter, tile_size,
@@ -50,33 +52,55 @@ def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, itera
         raise _user_error(error) from None
 
 
-def estimate_dream(image=None, backbone="inception_v3", octaves=3, octave_scale=1.4, iterations=20, max_side=512) -> str:
-    """The time a Dream would take with these settings, as a line for the page (and the API)."""
+def estimate_dream(image=None, backbone="inception_v3", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
+                   iterations=DEFAULTS.dream_iterations, max_side=DEFAULTS.dream_side, preset="keras") -> str:
+    """The time a Dream and a Compare layers would take with these settings, as a line for the page (and the API)."""
     try:
-        seconds = _dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side)
+        settings = dream_settings(backbone, preset if preset in PRESET_NAMES else "keras", "", octaves, octave_scale,
+                                  iterations, 0.01, 0, 0, 0, max_side)
+        side, aspect = _dream_side(image, settings), _aspect(image)
+        one = estimate.dream_estimate(settings, side, aspect)
+        three = estimate.compare_estimate(settings, side, aspect)
     except gr.Error as error:
         return f"⚠️ {error.message}"
-    return f"Dream will take {estimate.describe(seconds)}."
+    return f"Dream will take {one.describe()}; Compare layers {estimate.duration(three.seconds)}."
 
 
-def _dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side) -> float:
-    if backbone not in estimate.SUPPORTED_BACKBONES:
-        raise _user_error(f"Unknown backbone {backbone!r}.")
-    side = int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size"))
-    return estimate.dream_seconds(min(side, _longer_side(image, side)),  # a smaller image is not upscaled
-                                  int(_bounded(octaves, 1, MAX_OCTAVES, "Octaves")),
-                                  _bounded(octave_scale, 1.05, 3.0, "Octave scale"),
-                                  int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")), backbone,
-                                  _aspect(image))
+def estimate_zoom(image=None, backbone="inception_v3", preset="keras", frames=DEFAULTS.zoom_frames,
+                  octaves=DEFAULTS.zoom_octaves, iterations=DEFAULTS.zoom_iterations, max_side=DEFAULTS.zoom_side) -> str:
+    """The time the zoom animation would take with these settings."""
+    try:
+        settings = dream_settings(backbone, preset if preset in PRESET_NAMES else "keras", "", octaves, 1.4, iterations,
+                                  0.01, 0, 0, 0, max_side)
+        frames = int(_bounded(frames, 2, MAX_ZOOM_FRAMES, "Frames"))
+        expected = estimate.zoom_estimate(settings, frames, _dream_side(image, settings), _aspect(image))
+    except gr.Error as error:
+        return f"⚠️ {error.message}"
+    return f"The zoom animation ({frames} frames) will take {expected.describe()}."
+
+
+def _dream_side(image, settings: DreamSettings) -> int:
+    """The longer side the dream runs at: the image's, downscaled to the size setting (never upscaled)."""
+    return min(settings.max_side, _longer_side(image, settings.max_side))
 
 
 def _describe_dream(report):
-    return f"octave {report.octave}/{report.octaves} · step {report.step}/{report.total_steps} · loss {report.loss:.4g}"
+    return f"octave {report.octave}/{report.octaves} · step {report.step}/{report.total_steps}"
 
 
-def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octaves=3, octave_scale=1.4,
-          iterations=20, step=0.01, jitter=0, tile_size=0, guide_image=None, seed=RANDOM_SEED, max_side=512,
-          layer_balance="auto", progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+def _growth_line(result) -> str:
+    """What the ascent did, in words a visitor can read: how much the layers' activation grew."""
+    first, last = result.losses[0][:1], result.losses[-1][-1:]
+    if not first or not last or first[0] <= 0:
+        return "The layers' activation was not measured (no ascent step ran)."
+    return (f"The chosen layers' activation grew {last[0] / first[0]:.1f}× from the first step to the last "
+            "(the objective the ascent maximises).")
+
+
+def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octaves=DEFAULTS.dream_octaves,
+          octave_scale=1.4, iterations=DEFAULTS.dream_iterations, step=0.01, jitter=0, tile_size=0, guide_image=None,
+          seed=RANDOM_SEED, max_side=DEFAULTS.dream_side, layer_balance="auto", progress=gr.Progress(track_tqdm=True),
+          request: gr.Request = None):
     """DeepDream on `image`; streams intermediate images. Yields (image, info).
     step: mean change per pixel per step in [-1, 1] units (0.01 ≈ 1.27 grey levels), on every backbone.
     seed: -1 draws a fresh one (reported in the info)."""
@@ -84,62 +108,86 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
         raise _user_error("Upload an image (or pick an example) to dream on.")
     settings = dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                               tile_size, seed, max_side, layer_balance)
-    expected = estimate.describe(_dream_seconds(image, backbone, octaves, octave_scale, iterations, max_side))
+    expected = estimate.dream_estimate(settings, _dream_side(image, settings), _aspect(image))
     started = time.monotonic()
     job = lambda callback: deep_dream(image, settings, guide=guide_image, callback=callback)  # noqa: E731
-    for kind, value, report in _stream_job(job, progress, _describe_dream, "dream", request):
+    for kind, value, report, left in _stream_job(job, progress, _describe_dream, "dream", request,
+                                                 estimate.StepClock(expected)):
         if kind == "preview":
-            yield value, f"Dreaming… ({expected})"
+            yield value, _running_line("Dreaming", expected, left)
         elif value.stopped:
             yield value.image, _stopped_line(value) + f"\n\nSeed {settings.seed}."
         else:
             result = value.result
+            took = time.monotonic() - started
+            expected.record(took)
             yield result.image, _image_info(result, [
+                _network_line(result),
                 f"Octaves (h×w): {', '.join(f'{h}×{w}' for h, w in result.octave_shapes)}",
+                _growth_line(result),
                 f"Seed {settings.seed} (enter it as the random seed to repeat this dream)",
-                f"Estimated {expected} before starting; took {time.monotonic() - started:.0f} s"])
+                f"Estimated {expected.describe()} before starting; took {estimate.duration(took)}"])
 
 
-def compare_layers(image, backbone="inception_v3", octaves=3, octave_scale=1.4, iterations=20, step=0.01, jitter=0,
-                   seed=RANDOM_SEED, max_side=512, progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
-    """The same dream with the low, mid and high presets, side by side. Yields (gallery, info)."""
+def _network_line(result) -> str:
+    layers = ", ".join(f"{name} {weight:g}" for name, weight in result.layers.items())
+    return f"Network: {result.backbone}; layers and weights: {layers}"
+
+
+def compare_layers(image, backbone="inception_v3", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
+                   iterations=DEFAULTS.dream_iterations, step=0.01, jitter=0, seed=RANDOM_SEED,
+                   max_side=DEFAULTS.dream_side, progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+    """The same dream with the low, mid and high presets, side by side. Yields (gallery, info); the info says Done
+    once, when all three are done."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
     seed = _seed(seed)
-    gallery, layer_lines, info = [], [], ""
-    for preset in ("low", "mid", "high"):
-        settings = dream_settings(backbone, preset, "", octaves, octave_scale, iterations, step, jitter, 0, seed,
-                                  max_side)
+    base = dream_settings(backbone, "keras", "", octaves, octave_scale, iterations, step, jitter, 0, seed, max_side)
+    expected = estimate.compare_estimate(base, _dream_side(image, base), _aspect(image))
+    started = time.monotonic()
+    gallery, layer_lines, results = [], [], []
+    parts = [estimate.dream_estimate(base.with_options(layers=preset), _dream_side(image, base), _aspect(image))
+             for preset in estimate.COMPARED_PRESETS]
+    for number, preset in enumerate(estimate.COMPARED_PRESETS, start=1):
+        settings = base.with_options(layers=preset)
         job = lambda callback, s=settings: deep_dream(image, s, callback=callback)  # noqa: E731
-        describe = lambda r, p=preset: f"{p} layers · " + _describe_dream(r)  # noqa: E731
-        for kind, value, report in _stream_job(job, progress, describe, "dream", request):
+        describe = lambda r, p=preset, n=number: f"{p} layers ({n} of 3) · " + _describe_dream(r)  # noqa: E731
+        clock = estimate.StepClock(parts[number - 1], after=sum(part.measured for part in parts[number:]))
+        for kind, value, report, left in _stream_job(job, progress, describe, "dream", request, clock):
             if kind == "preview":
-                yield gallery + [(value, f"{preset} layers…")], "Dreaming…"
+                yield gallery + [(value, f"{preset} layers…")], f"Dreaming with the {preset} layers ({number} of 3)…"
             elif value.stopped:
                 if value.image is not None:
                     gallery.append((value.image, f"{preset} (stopped)"))
                 yield gallery, _stopped_line(value) + f" ({preset} layers)"
                 return
             else:
+                results.append(value.result)
                 gallery.append((value.result.image, preset))  # short captions: the layers are listed below
                 layer_lines.append(f"{preset}: {', '.join(value.result.layers)}")
-                info = _image_info(value.result)
-        yield list(gallery), info
+        if number < 3:
+            yield list(gallery), f"{number} of 3 dreams done ({', '.join(p for _, p in gallery)})…"
+    took = time.monotonic() - started
+    expected.record(took)
     layers = "\n".join(f"- {line}" for line in layer_lines)
+    all_three = SimpleNamespace(weights=results[-1].weights, notes=results[-1].notes, seconds=took)
+    info = _image_info(all_three, [f"Network: {backbone}", f"Estimated {expected.describe()} before starting"])
     yield gallery, (f"{info}\n\nLayers:\n{layers}\n\nSeed {seed}.\n\n"
                     "Lower layers give geometric patterns; higher layers give object-like ones.")
 
 
-def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers="", frames=8, zoom_factor=1.05,
-                   octaves=2, iterations=10, step=0.01, seed=RANDOM_SEED, max_side=384,
-                   progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers="", frames=DEFAULTS.zoom_frames,
+                   zoom_factor=1.05, octaves=DEFAULTS.zoom_octaves, iterations=DEFAULTS.zoom_iterations, step=0.01,
+                   seed=RANDOM_SEED, max_side=DEFAULTS.zoom_side, progress=gr.Progress(track_tqdm=True),
+                   request: gr.Request = None):
     """A dream-zoom GIF: each frame dreamed from the previous one, slightly zoomed. Streams each finished
     frame; yields (gif path or frame, info), the GIF last."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
-    frames = int(_bounded(frames, 2, 48, "Frames"))
+    frames = int(_bounded(frames, 2, MAX_ZOOM_FRAMES, "Frames"))
     zoom_factor = _bounded(zoom_factor, 1.0, 2.0, "Zoom factor")
     settings = dream_settings(backbone, preset, custom_layers, octaves, 1.4, iterations, step, 0, 0, seed, max_side)
+    expected = estimate.zoom_estimate(settings, frames, _dream_side(image, settings), _aspect(image))
     finished = []
 
     def job(callback):
@@ -153,9 +201,10 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
 
     describe = lambda r: f"frame {r.step}/{r.total_steps}"  # noqa: E731
     started = time.monotonic()
-    for kind, value, report in _stream_job(job, progress, describe, "dream", request):
+    for kind, value, report, left in _stream_job(job, progress, describe, "dream", request,
+                                                 estimate.StepClock(expected)):
         if kind == "preview":
-            yield value, "Dreaming…"
+            yield value, _running_line(f"Frame {report.step} of {frames} done; dreaming", expected, left)
             continue
         images = value.result if not value.stopped else [r.image for r in finished]
         if len(images) < 2:
@@ -165,8 +214,11 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
         save_animation(images, path)
         result = finished[-1]
         result.seconds = time.monotonic() - started
-        extra = [f"{len(images)} frames, zoom ×{zoom_factor:g} per frame, seed {settings.seed}"]
+        extra = [f"{len(images)} frames, zoom ×{zoom_factor:g} per frame, seed {settings.seed}",
+                 f"Estimated {expected.describe()} before starting"]
         if value.stopped:
             extra.insert(0, _stopped_line(value, "frames").replace("the last intermediate image is kept as the result",
                                                                     "the GIF holds the frames made so far"))
+        else:
+            expected.record(result.seconds)
         yield str(path), _image_info(result, extra)

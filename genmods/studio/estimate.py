@@ -1,127 +1,235 @@
-"""How long an image job will take, said before it starts, so nobody starts a 20-minute job on a CPU Space
-by accident.
+"""How long an image job will take, said before it starts (so nobody starts a 20-minute job on a CPU Space by
+accident), corrected by the jobs that actually ran, and counted down while a job runs.
 
-One evaluation (forward + backward through the whole backbone) is timed once per backbone at a reference size
-when the app starts (`warm_up`, in the background); a job's estimate scales that time by its pixels and counts
-its evaluations: style transfer about 1.1 per L-BFGS iteration (tests/test_style.py pins ≤ 1.25) and 1 per Adam
-step, per scale; DeepDream one per ascent step, per octave; plus fixed per-iteration and per-image costs.
-Measured on the 2-core development CPU: style within about 15 % (256 px × 30 iterations: 15.3 s estimated,
-17.3 s taken); DeepDream errs long, up to about 2× (512 px, 3 octaves × 10: 23 s estimated, 9.9 s taken),
-because the jobs run a network truncated after their deepest layer and the whole one is timed — timing the
-truncated one would mean tracing it, which pauses every other model (genmods.tracing).
+Before any job: one evaluation (forward + backward) of the very feature extractor a job uses — the network
+truncated after its deepest layer, in the precision the job runs in — is timed at a reference size: the median of
+three timings after a warm-up pass, so one hiccup of a busy CPU does not skew every later estimate. `warm_up`
+measures the default backbone's layer sets in the background when the app starts; others are measured the first
+time they are asked for. A job's estimate scales that time by its pixels and counts its evaluations (style
+transfer about 1.1 per L-BFGS iteration, tests/test_style.py pins ≤ 1.25; 1 per Adam step; DeepDream 1 per ascent
+step), plus fixed per-iteration and per-image costs.
+
+After each job: `Estimate.record` keeps actual / estimated for that kind of job; later estimates of the kind are
+multiplied by the median of the last five ratios. A machine that is slower than the measurement said (a busy
+neighbour, another CPU) is learnt from the jobs themselves.
+
+During a job, `StepClock` says how long is left from the measured step times (as tqdm does), so a job slowed
+by a neighbour corrects its own figure.
 """
 
 import math
+import statistics
 import threading
 import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 
-from ..style.transfer import CONTENT_LAYERS, STYLE_LAYERS, StyleSettings
 from ..device import default_device
-from ..tracing import MODEL_CALLS
-from ..vision.backbones import SUPPORTED_BACKBONES, load_backbone
+from ..dream import PRESETS, DreamSettings, octave_shapes
+from ..style.transfer import StyleSettings
+from ..vision.backbones import HUB_PROBE, MIN_INPUT_SIDE, SUPPORTED_BACKBONES, feature_extractor, hub_offline
 
 REFERENCE_SIDE = 224
 LBFGS_EVALUATIONS_PER_ITERATION = 1.1
 # Costs that do not grow with the pixels (measured on the 2-core development CPU; they matter for small jobs
-# only): Python per iteration (optimiser, callback, progress), and per image the targets, previews and streaming.
-ITERATION_OVERHEAD = 0.03
-IMAGE_OVERHEAD = 1.0
-STYLE_LAYERS_USED = tuple(dict.fromkeys(CONTENT_LAYERS + STYLE_LAYERS))
-DREAM_BACKBONE = "inception_v3"  # the dream tab's default, measured at start-up (others when first asked)
-
-
-def _dream_layers(backbone: str) -> tuple[str, ...]:
-    from ..dream import resolve_layers
-
-    return tuple(resolve_layers(backbone, "keras"))  # the lecture's preset: representative of the cost
+# only): Python per iteration (L-BFGS's bookkeeping, the callback, progress; DeepDream's step is almost all
+# network), and per image the targets, previews and streaming.
+STYLE_ITERATION_OVERHEAD = 0.02
+DREAM_STEP_OVERHEAD = 0.003
+STYLE_IMAGE_OVERHEAD = 0.3
+DREAM_IMAGE_OVERHEAD = 0.3
+DREAM_BACKBONE = "inception_v3"  # the dream tab's default: its presets are measured at start-up
+COMPARED_PRESETS = ("low", "mid", "high")  # what Compare layers dreams with
 
 
 _measuring = threading.Lock()  # one measurement at a time: several page loads ask at once
 
 
-def evaluation_seconds(backbone: str, layers: tuple[str, ...] = ()) -> float:
-    """Seconds for one forward + backward pass at REFERENCE_SIDE² pixels on the device the jobs use, measured
-    once per backbone. (`layers` is part of the question but not of the measurement: the whole network is
-    timed, not a traced extractor — tracing would pause every other model, genmods.tracing — which costs up to
-    a third more than the truncated one and keeps the estimate on the safe side.)"""
+def evaluation_seconds(backbone: str, layers: tuple[str, ...], precision: str = "auto") -> float:
+    """Seconds for one forward + backward pass of the feature extractor for `layers` at REFERENCE_SIDE² pixels, in
+    `precision` ("fp32" for L-BFGS, "auto" for DeepDream and Adam), on the device the jobs use; measured once."""
     with _measuring:
-        return _measure(backbone)
+        return _measure(backbone, tuple(layers), precision)
 
 
-@lru_cache(maxsize=8)
-def _measure(backbone: str) -> float:
-    model, _ = load_backbone(backbone, True, None)
-    device = default_device()
-    x = torch.rand(1, 3, REFERENCE_SIDE, REFERENCE_SIDE, device=device, requires_grad=True)
+@lru_cache(maxsize=32)
+def _measure(backbone: str, layers: tuple[str, ...], precision: str) -> float:
+    extractor = feature_extractor(backbone, layers, precision=precision)
+    x = torch.rand(1, 3, REFERENCE_SIDE, REFERENCE_SIDE, device=extractor.device, requires_grad=True)
     seconds = []
-    with MODEL_CALLS.shared():
-        for _ in range(2):  # the first pass pays for allocation and is not counted
-            started = time.perf_counter()
-            model.forward_features(x).float().square().mean().backward()
-            if x.device.type == "cuda":
-                torch.cuda.synchronize()
-            seconds.append(time.perf_counter() - started)
-    return seconds[-1]
+    for _ in range(4):  # the first pass pays for allocation and kernel choice and is not counted
+        started = time.perf_counter()
+        sum(a.square().mean() for a in extractor(x).values()).backward()
+        if x.device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds[1:])
 
 
 def warm_up() -> threading.Thread:
-    """Measures the default backbones in the background as the app starts."""
+    """Starts the Hub probe and measures the default backbones' layer sets in the background as the app starts."""
+    if not hub_offline():
+        HUB_PROBE.start()
+
     def measure():
-        evaluation_seconds("vgg19", STYLE_LAYERS_USED)
-        evaluation_seconds(DREAM_BACKBONE, _dream_layers(DREAM_BACKBONE))
+        style = StyleSettings()
+        evaluation_seconds(style.backbone, style.layers, "fp32")
+        for preset in ("keras", *COMPARED_PRESETS):
+            evaluation_seconds(DREAM_BACKBONE, tuple(PRESETS[DREAM_BACKBONE][preset]))
     thread = threading.Thread(target=measure, name="genmods-estimate", daemon=True)
     thread.start()
     return thread
 
 
-def _scaled(seconds_per_evaluation: float, height: int, width: int) -> float:
+class Calibration:
+    """Actual / estimated seconds of the last jobs of each kind; estimates are multiplied by their median."""
+
+    def __init__(self, keep: int = 5):
+        self._ratios: dict[str, deque] = defaultdict(lambda: deque(maxlen=keep))
+        self._lock = threading.Lock()
+
+    def factor(self, kind: str) -> float:
+        with self._lock:
+            ratios = list(self._ratios[kind])
+        return statistics.median(ratios) if ratios else 1.0
+
+    def record(self, kind: str, measured_estimate: float, actual: float) -> None:
+        """`measured_estimate`: the estimate before calibration. Very short jobs say little and are not kept."""
+        if measured_estimate >= 1.0 and actual > 0:
+            with self._lock:
+                self._ratios[kind].append(min(5.0, max(0.2, actual / measured_estimate)))
+
+
+CALIBRATION = Calibration()
+
+
+@dataclass
+class Estimate:
+    """An estimate for one job: `seconds` (calibrated) for the page; `record(actual)` once the job has run;
+    `step_costs`, the predicted seconds of each step in order (octaves and scales cost more as they grow), for
+    the time left while it runs."""
+
+    kind: str
+    measured: float  # from the timed evaluations alone
+    factor: float  # the calibration applied
+    step_costs: list[float]
+
+    @property
+    def seconds(self) -> float:
+        return self.measured * self.factor
+
+    def describe(self) -> str:
+        return describe(self.seconds)
+
+    def record(self, actual: float) -> None:
+        CALIBRATION.record(self.kind, self.measured, actual)
+
+
+def _estimate(kind: str, fixed: float, step_costs: list[float]) -> Estimate:
+    return Estimate(kind, fixed + sum(step_costs), CALIBRATION.factor(kind), step_costs)
+
+
+def _scaled(seconds_per_evaluation: float, height: float, width: float) -> float:
     return seconds_per_evaluation * height * width / REFERENCE_SIDE**2
 
 
-def style_seconds(settings: StyleSettings, aspect: float = 0.75, frames: int = 1,
-                  frame_iterations: int | None = None) -> float:
-    """Estimated seconds for `style_transfer` (or `style_video` with `frames`) with these settings; `aspect` is the
-    content's height / width."""
-    per_iteration = LBFGS_EVALUATIONS_PER_ITERATION if settings.optimizer == "lbfgs" else 1.0
-    unit = evaluation_seconds(settings.backbone, settings.layers)
+def style_estimate(settings: StyleSettings, aspect: float = 0.75, frames: int = 1,
+                   frame_iterations: int | None = None) -> Estimate:
+    """`style_transfer` (or `style_video` with `frames`) with these settings; `aspect` is the content's
+    height / width."""
+    lbfgs = settings.optimizer == "lbfgs"
+    per_iteration = LBFGS_EVALUATIONS_PER_ITERATION if lbfgs else 1.0
+    unit = evaluation_seconds(settings.backbone, settings.layers, "fp32" if lbfgs else settings.precision)
     sizes = settings.sizes((1000, max(1, round(1000 * aspect))))
 
-    def one_image(iterations: int) -> float:
-        # + 2 evaluations per scale for the targets and the starting point
-        return IMAGE_OVERHEAD + sum((n * per_iteration + 2) * _scaled(unit, h, w) + n * ITERATION_OVERHEAD
-                                    for n, (h, w) in zip(settings.schedule(iterations), sizes))
+    def one_image(iterations: int) -> list[float]:
+        costs = []
+        for n, (h, w) in zip(settings.schedule(iterations), sizes):
+            step = per_iteration * _scaled(unit, h, w) + STYLE_ITERATION_OVERHEAD
+            # 2 evaluations per scale for the targets and the starting point, before its first iteration
+            costs += [step + 2 * _scaled(unit, h, w)] + [step] * (n - 1)
+        return costs
 
     later = max(10, settings.iterations // 2) if frame_iterations is None else frame_iterations
-    return one_image(settings.iterations) + (frames - 1) * one_image(later)
+    steps = one_image(settings.iterations) + (frames - 1) * one_image(later)
+    return _estimate("style", STYLE_IMAGE_OVERHEAD * frames, steps)
 
 
-def dream_seconds(max_side: int, octaves: int, octave_scale: float, iterations: int,
-                  backbone: str = "inception_v3", aspect: float = 0.75) -> float:
-    """Estimated seconds for `deep_dream` at these settings (the image's longer side is `max_side`)."""
-    unit = evaluation_seconds(backbone, _dream_layers(backbone))
-    total = 0.0
-    for octave in range(octaves):
-        side = max_side / octave_scale**octave
-        total += iterations * (_scaled(unit, side * aspect, side) + ITERATION_OVERHEAD)
-    return IMAGE_OVERHEAD + total
+def _dream_steps(settings: DreamSettings, side: int, aspect: float) -> list[float]:
+    unit = evaluation_seconds(settings.backbone, tuple(settings.layer_weights), settings.precision)
+    shape = (max(1, round(side * aspect)), side) if aspect <= 1 else (side, max(1, round(side / aspect)))
+    shapes = octave_shapes(shape, settings.octaves, settings.octave_scale)
+    shapes = [s for s in shapes if min(s) >= MIN_INPUT_SIDE.get(settings.backbone, 32)]  # as deep_dream skips them
+    return [_scaled(unit, h, w) + DREAM_STEP_OVERHEAD for h, w in shapes for _ in range(settings.iterations)]
+
+
+def dream_estimate(settings: DreamSettings, side: int, aspect: float = 0.75) -> Estimate:
+    """`deep_dream` with these settings on an image whose longer side is `side` (after its downscaling)."""
+    return _estimate("dream", DREAM_IMAGE_OVERHEAD, _dream_steps(settings, side, aspect))
+
+
+def compare_estimate(settings: DreamSettings, side: int, aspect: float = 0.75) -> Estimate:
+    """Compare layers: the same dream with the low, mid and high presets, one after the other."""
+    steps = [cost for preset in COMPARED_PRESETS
+             for cost in _dream_steps(settings.with_options(layers=preset), side, aspect)]
+    return _estimate("dream", DREAM_IMAGE_OVERHEAD * len(COMPARED_PRESETS), steps)
+
+
+def zoom_estimate(settings: DreamSettings, frames: int, side: int, aspect: float = 0.75) -> Estimate:
+    """A zoom animation: `frames` dreams, each at the image's size (a step here is a frame)."""
+    frame = DREAM_IMAGE_OVERHEAD + sum(_dream_steps(settings, side, aspect))
+    return _estimate("dream", 0.0, [frame] * frames)
+
+
+class StepClock:
+    """Seconds left in a running job, from the time its steps have taken so far, as tqdm does, but weighing each
+    step by its predicted cost (`Estimate.step_costs`: a later octave or scale takes longer than the first). The
+    rate is taken from the first step on: the start-up before it (loading, targets) is not a step. `after`: the
+    predicted seconds of work queued behind this job (Compare layers' next dreams)."""
+
+    def __init__(self, expected: Estimate | None = None, after: float = 0.0):
+        self.costs = None if expected is None else expected.step_costs
+        self.after = after
+        self._first: tuple[float, int] | None = None
+
+    def _work(self, start: int, stop: int, total: int) -> float:
+        if self.costs is None or len(self.costs) != total:
+            return float(stop - start)
+        return sum(self.costs[start:stop])
+
+    def left(self, step: int, total: int) -> float | None:
+        now = time.monotonic()
+        if self._first is None or step <= self._first[1]:
+            self._first = self._first or (now, step)
+            return None
+        started, first_step = self._first
+        done = self._work(first_step, step, total)
+        rate = (now - started) / done if done > 0 else 0.0
+        # with predicted costs, the rate is actual per predicted second: it also scales the work queued behind
+        pace = rate if self.costs is not None and len(self.costs) == total else 1.0
+        return rate * self._work(step, total, total) + pace * self.after
 
 
 def describe(seconds: float, device: torch.device | str | None = None) -> str:
     """'about 40 s', 'about 3 min', … with the device it was measured on."""
-    from ..device import default_device
-
     device = torch.device(device or default_device())
     where = "on this CPU" if device.type == "cpu" else f"on this {device.type.upper()}"
+    return f"about {duration(seconds)} {where}"
+
+
+def duration(seconds: float) -> str:
+    """'40 s', '3.5 min', '12 min', '1.2 h'."""
     if seconds < 60:
-        text = f"{max(1, round(seconds))} s"
-    elif seconds < 3600:
-        text = f"{math.ceil(seconds / 60)} min" if seconds >= 600 else f"{seconds / 60:.1f} min"
-    else:
-        text = f"{seconds / 3600:.1f} h"
-    return f"about {text} {where}"
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{math.ceil(seconds / 60)} min" if seconds >= 600 else f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
-__all__ = ["SUPPORTED_BACKBONES", "evaluation_seconds", "warm_up", "style_seconds", "dream_seconds", "describe"]
+__all__ = [
+    "SUPPORTED_BACKBONES", "evaluation_seconds", "warm_up", "Calibration", "CALIBRATION", "Estimate",
+    "style_estimate", "dream_estimate", "compare_estimate", "zoom_estimate", "StepClock", "describe", "duration",
+]

@@ -19,8 +19,10 @@ from ..style.video import MAX_FRAMES, read_clip
 from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation
 from . import estimate
 from .common import (
-    MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _seed, _stopped_line, _stream_job, _user_error,
+    MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed, _stopped_line,
+    _stream_job, _user_error,
 )
+from .defaults import DEFAULTS, clip_frame_iterations
 from .plots import loss_table
 
 MAX_STYLE_ITERATIONS = 500
@@ -30,6 +32,8 @@ DEFAULT_STYLE_STRENGTH = math.log10(DEFAULT_STYLE_WEIGHT)
 MAX_TEMPORAL_WEIGHT = 1000.0
 OUTSIDE_CHOICES = ("keep the content", "second style")  # what the unpainted part of the content gets
 MAX_CLIP_FRAMES = 24  # a Space's clip: seconds of styling per frame add up (the library allows MAX_FRAMES)
+DEFAULT_CLIP_ITERATIONS = DEFAULTS.clip_iterations
+COARSEST_SIDE = 64
 
 
 def _describe_style(report):
@@ -111,37 +115,41 @@ def style_settings(style_strength, tv_weight, iterations, image_size, optimizer,
     """The tab's sliders as the library's settings, each checked against its slider's range (a message naming the
     slider). The one place where a slider's meaning changes: Style strength is log₁₀ β/α, so β = 10^strength."""
     strength = _bounded(style_strength, *STYLE_STRENGTH_RANGE, "Style strength")
+    image_size = int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size"))
+    # a small output has fewer coarse scales (the coarsest keeps at least COARSEST_SIDE px; the sizes are in the info)
+    multi_scale = min(int(_bounded(multi_scale, 1, 3, "Scales")), 1 + int(math.log2(image_size / COARSEST_SIDE)))
     if optimizer not in OPTIMIZERS:
         raise _user_error(f"Unknown optimiser {optimizer!r}: choose lbfgs or adam.")
     try:
         return StyleSettings(
-            image_size=int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size")),
+            image_size=image_size,
             iterations=int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")),
             content_weight=1.0, style_weight=10.0**strength, tv_weight=_bounded(tv_weight, 0, MAX_TV_WEIGHT, "TV weight"),
             optimizer=optimizer, preserve_color=bool(preserve_color),
-            multi_scale=int(_bounded(multi_scale, 1, 3, "Scales")),
+            multi_scale=multi_scale,
             style_scale=_bounded(style_scale, 0.25, 2.0, "Style scale"), pooling=pooling, seed=_seed(seed),
         )
     except ValueError as error:  # e.g. an unknown pooling sent through the API
         raise _user_error(error) from None
 
 
-def estimate_style(content_image=None, image_size=384, iterations=100, optimizer="lbfgs", multi_scale=1) -> str:
+def estimate_style(content_image=None, image_size=DEFAULTS.style_size, iterations=DEFAULTS.style_iterations,
+                   optimizer="lbfgs", multi_scale=DEFAULTS.style_scales) -> str:
     """The time a Paint would take with these settings, as a line for the page (and the API)."""
     try:
         settings = style_settings(DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, iterations, image_size, optimizer, False,
                                   multi_scale, 1.0, "max", 0)
-        seconds = estimate.style_seconds(settings, _aspect(content_image))
+        expected = estimate.style_estimate(settings, _aspect(content_image))
     except gr.Error as error:
         return f"⚠️ {error.message}"
-    return f"Paint will take {estimate.describe(seconds)}."
+    return f"Paint will take {expected.describe()}."
 
 
 def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, init, progress, request, history,
                prefix=""):
     """Runs style_transfer streaming; yields (image, losses table, info, last run) — the last run is what
     Continue starts from: the StyleResult (with the optimiser's state), or the image a stopped run reached."""
-    expected = estimate.style_seconds(settings, _aspect(content_image))
+    expected = estimate.style_estimate(settings, _aspect(content_image))
 
     def job(callback):
         def collect(report):
@@ -156,19 +164,22 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
         return loss_table(history) if history else None
 
     started = time.monotonic()
-    for kind, value, report in _stream_job(job, progress, _describe_style, "style", request):
+    for kind, value, report, left in _stream_job(job, progress, _describe_style, "style", request,
+                                                 estimate.StepClock(expected)):
         if kind == "preview":
-            yield value, plot(), f"{prefix}Painting… ({estimate.describe(expected)})", gr.skip()
+            yield value, plot(), prefix + _running_line("Painting", expected, left), gr.skip()
         elif value.stopped:
             yield (value.image, plot(), _stopped_line(value) + f"\n\nSeed {settings.seed}.",
                    None if value.image is None else {"image": value.image})
         else:
             result = value.result
+            took = time.monotonic() - started
+            expected.record(took)
             extra = [f"Weighted losses at the start: {_loss_line(result.start)}",
                      f"Weighted losses at the end: {_loss_line(result.final)}",
                      f"Style strength β/α = {settings.style_weight:.3g}, TV weight {settings.tv_weight:g}; "
                      f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; seed {settings.seed}",
-                     f"Estimated {estimate.describe(expected)} before starting; took {time.monotonic() - started:.0f} s"]
+                     f"Estimated {expected.describe()} before starting; took {estimate.duration(took)}"]
             if masks is not None:
                 extra.insert(0, "Styled by region: " + ("each style in its own region" if len(masks) > 1
                                                         else "the painted region; the rest keeps the content"))
@@ -176,8 +187,9 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
 
 
 def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5,
-            style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=100, image_size=384,
-            optimizer="lbfgs", preserve_color=False, multi_scale=1, init="content", style_scale=1.0, pooling="max",
+            style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=DEFAULTS.style_iterations,
+            image_size=DEFAULTS.style_size, optimizer="lbfgs", preserve_color=False, multi_scale=DEFAULTS.style_scales,
+            init="content", style_scale=1.0, pooling="max",
             seed=RANDOM_SEED, mask_editor=None, outside="keep the content",
             progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """Neural style transfer; streams intermediate images and the loss curve. Yields (image, losses, info, last
@@ -200,8 +212,9 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
 
 
 def continue_style(content_image, style_image, second_style_image=None, second_style_weight=0.5,
-                   style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=100, image_size=384,
-                   optimizer="lbfgs", preserve_color=False, multi_scale=1, init="content", style_scale=1.0,
+                   style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT,
+                   iterations=DEFAULTS.style_iterations, image_size=DEFAULTS.style_size, optimizer="lbfgs",
+                   preserve_color=False, multi_scale=DEFAULTS.style_scales, init="content", style_scale=1.0,
                    pooling="max", seed=RANDOM_SEED, mask_editor=None, outside="keep the content", last_run=None,
                    progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """Continue: `iterations` more, from the last result of this session (settings may have changed). With the
@@ -230,9 +243,10 @@ def _clip_shape(path: str, max_frames: int) -> tuple[int, float]:
     return len(read.frames), read.frames[0].height / read.frames[0].width
 
 
-def estimate_clip(clip=None, image_size=192, iterations=60, optimizer="lbfgs", max_frames=12) -> str:
+def estimate_clip(clip=None, image_size=DEFAULTS.clip_size, iterations=DEFAULTS.clip_iterations, optimizer="lbfgs",
+                  max_frames=DEFAULTS.clip_frames) -> str:
     """The time styling a clip would take: frames × iterations at this size (the first frame gets `iterations`,
-    each later one half, as style_video does)."""
+    each later one `clip_frame_iterations` of them)."""
     try:
         frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))
         aspect = 0.75
@@ -240,15 +254,17 @@ def estimate_clip(clip=None, image_size=192, iterations=60, optimizer="lbfgs", m
             frames, aspect = _clip_shape(str(clip), frames)
         settings = style_settings(DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, iterations, image_size, optimizer, False,
                                   1, 1.0, "max", 0)
-        seconds = estimate.style_seconds(settings, aspect, frames=frames)
+        expected = estimate.style_estimate(settings, aspect, frames=frames,
+                                           frame_iterations=clip_frame_iterations(settings.iterations))
     except (gr.Error, ImageInputError, ValueError) as error:
         return f"⚠️ {getattr(error, 'message', error)}"
-    return f"Styling {frames} frames will take {estimate.describe(seconds)}."
+    return f"Styling {frames} frames will take {expected.describe()}."
 
 
-def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=60,
-                 image_size=192, optimizer="lbfgs", preserve_color=False, style_scale=1.0, pooling="max",
-                 seed=RANDOM_SEED, max_frames=12, temporal_weight=DEFAULT_TEMPORAL_WEIGHT,
+def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT,
+                 iterations=DEFAULT_CLIP_ITERATIONS, image_size=DEFAULTS.clip_size, optimizer="lbfgs",
+                 preserve_color=False, style_scale=1.0, pooling="max", seed=RANDOM_SEED, max_frames=DEFAULTS.clip_frames,
+                 temporal_weight=DEFAULT_TEMPORAL_WEIGHT,
                  progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """Styles an animated GIF or a short MP4/WebM frame by frame (`genmods.style.style_video`): each frame starts
     from the previous styled one, with a temporal term where the input did not move. Streams each finished frame;
@@ -266,7 +282,9 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
         read = read_clip(clip, max_frames=frames)  # bad clips are refused here, before any styling
     except (ImageInputError, ValueError) as error:
         raise _user_error(error) from None
-    expected = estimate.style_seconds(settings, read.frames[0].height / read.frames[0].width, frames=len(read.frames))
+    later = clip_frame_iterations(settings.iterations)
+    expected = estimate.style_estimate(settings, read.frames[0].height / read.frames[0].width, frames=len(read.frames),
+                                       frame_iterations=later)
     finished = []
 
     def job(callback):
@@ -275,21 +293,25 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
                 finished.append(progress_.image)
             callback(progress_)
         return style_video(read.frames, style_image, settings, fps=read.fps, temporal_weight=temporal, callback=report,
-                           max_frames=frames)
+                           max_frames=frames, frame_iterations=later)
 
     describe = lambda r: f"frame {r.frame}/{r.frames} · step {r.step}/{r.total_steps}"  # noqa: E731
     started = time.monotonic()
-    waiting = f"Styling {len(read.frames)} frames ({estimate.describe(expected)})…"
-    for kind, value, report in _stream_job(job, progress, describe, "style", request):
+    for kind, value, report, left in _stream_job(job, progress, describe, "style", request,
+                                                 estimate.StepClock(expected)):
         if kind == "preview":
-            yield value, gr.skip(), gr.skip(), f"{waiting}\n\nFrame {report.frame} of {report.frames} done."
+            yield (value, gr.skip(), gr.skip(), _running_line(f"Styling {len(read.frames)} frames", expected, left)
+                   + f"\n\nFrame {report.frame} of {report.frames} done.")
             continue
         end: JobEnd = value
+        took = time.monotonic() - started
         styled = end.result.frames if not end.stopped else finished
         lines = [f"ℹ️ {note}" for note in read.notes]
         if end.stopped:
             lines.insert(0, _stopped_line(end, "iterations").replace(
                 "the last intermediate image is kept as the result", f"{len(styled)} finished frames kept"))
+        else:
+            expected.record(took)
         if len(styled) < 2:
             yield (styled[-1] if styled else None), None, None, "\n\n".join(lines or ["No frame finished."])
             return
@@ -301,10 +323,9 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
             lines = [f"Weights: {result.weights.source}." if not result.weights.warning
                      else f"⚠️ **{result.weights.warning}**"] + lines + [f"ℹ️ {n}" for n in result.notes]
         lines.append(f"{len(styled)} frames at {read.fps:.3g} frames per second, {styled[0].width}×{styled[0].height} px; "
-                     f"temporal weight {temporal:g}; seed {settings.seed}. Estimated {estimate.describe(expected)}; "
-                     f"took {time.monotonic() - started:.0f} s.")
+                     f"first frame {settings.iterations} iterations, each later one {later}; temporal weight "
+                     f"{temporal:g}; seed {settings.seed}. Estimated {expected.describe()}; took {estimate.duration(took)}.")
         yield styled[-1], mp4, gif, "\n\n".join(lines)
-
 
 __all__ = [
     "style_settings", "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region", "mask_canvas",

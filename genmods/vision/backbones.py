@@ -16,6 +16,7 @@ Friendly aliases (VGG's conv4_2, Keras' mixed4) map onto timm's node names; any 
 
 import copy
 import logging
+import math
 import os
 import threading
 import time
@@ -125,20 +126,146 @@ def _random_backbone(name: str) -> nn.Module:
         return _prepared(timm.create_model(name, pretrained=False))
 
 
-# Only successful loads are remembered. A failed Hub download is remembered just long enough to not
-# retry it on every request (GENMODS_HUB_RETRY_SECONDS): one failure at start-up must not leave a public
-# Space on random weights until it restarts.
+# What is not the backbone: the classifier head (and VGG's fc6/fc7, which timm calls pre_logits). DeepDream and
+# style transfer never run them, so a checkpoint without them is complete for us.
+HEAD_PREFIXES = {"inception_v3": ("fc.", "AuxLogits."), "resnet50": ("fc.",), "vgg16": ("pre_logits.", "head."),
+                 "vgg19": ("pre_logits.", "head.")}
+
+
+def backbone_tensor_names(name: str, model: nn.Module) -> list[str]:
+    """The names of the backbone's tensors that a checkpoint must hold: everything but the head (and BatchNorm's
+    step counter, which no computation reads)."""
+    return [key for key in model.state_dict()
+            if not key.startswith(HEAD_PREFIXES[name]) and not key.endswith("num_batches_tracked")]
+
+
+def _grouped(keys: list[str], limit: int = 4) -> str:
+    """'Mixed_7b (40 tensors), Mixed_7c (40 tensors)': missing tensors by their top-level module."""
+    counts: dict[str, int] = {}
+    for key in keys:
+        counts[key.split(".")[0]] = counts.get(key.split(".")[0], 0) + 1
+    parts = [f"{module} ({count} tensor{'s' if count > 1 else ''})" for module, count in list(counts.items())[:limit]]
+    more = len(counts) - limit
+    return ", ".join(parts) + (f" and {more} more module{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+def check_checkpoint(name: str, model: nn.Module, state_dict: dict, source: str) -> None:
+    """Refuses a checkpoint that does not hold every tensor of the backbone with the model's shape (timm loads
+    some models non-strictly, which would leave the missing layers random under a 'pretrained' label)."""
+    expected = model.state_dict()
+    needed = backbone_tensor_names(name, model)
+    missing = [key for key in needed if key not in state_dict]
+    misshapen = [key for key in needed if key in state_dict and tuple(state_dict[key].shape) != tuple(expected[key].shape)]
+    if missing or misshapen:
+        found = len(needed) - len(missing) - len(misshapen)
+        problems = ([f"missing {_grouped(missing)}"] if missing else []) + (
+            [f"wrong shape for {_grouped(misshapen)}"] if misshapen else [])
+        raise ValueError(f"{source} is not a complete {name} checkpoint: it holds {found} of the {len(needed)} tensors "
+                         f"of the backbone ({'; '.join(problems)}). Use timm's {name} weights.")
+
+
+def load_weights_file(name: str, path: str) -> nn.Module:
+    """A timm `name` with the weights of a local .safetensors / .pth file, refused unless the file holds the whole
+    backbone (`check_checkpoint`)."""
+    from timm.models import load_state_dict
+
+    model = timm.create_model(name, pretrained=False)
+    try:
+        state_dict = load_state_dict(path)
+    except Exception as error:  # not a checkpoint at all (safetensors and torch raise several kinds)
+        raise ValueError(f"{Path(path).name} is not a weights file timm can read ({type(error).__name__}).") from None
+    check_checkpoint(name, model, state_dict, Path(path).name)
+    model.load_state_dict({key: value for key, value in state_dict.items() if key in model.state_dict()}, strict=False)
+    return model
+
+
+def _check_hub_download(name: str, model: nn.Module) -> None:
+    """The checkpoint timm just downloaded, read back from the Hub's cache (no network) and checked as a local file
+    would be. Nothing to check when it is not in the cache under the usual names."""
+    from huggingface_hub import try_to_load_from_cache
+    from timm.models import load_state_dict
+
+    repo = model.pretrained_cfg.get("hf_hub_id")
+    for filename in ("model.safetensors", "pytorch_model.bin"):
+        path = try_to_load_from_cache(repo, filename) if repo else None
+        if isinstance(path, str):
+            check_checkpoint(name, model, load_state_dict(path), f"{repo}/{filename}")
+            return
+
+
+class HubProbe:
+    """Whether the Hugging Face Hub answers, learnt by one short request (≤ `timeout` s) in a background thread —
+    when the app starts and again once the last answer is older than GENMODS_HUB_RETRY_SECONDS — and never inside a
+    visitor's job: a job asks `reachable()` and gets the last answer at once. Only before the very first answer does
+    a job wait, and then only until that probe's own timeout.
+
+    Why not let the download find out: huggingface_hub retries each file several times, so an offline or hanging
+    Hub costs a job about 47 s with nothing on the page, for every backbone, again after every retry interval."""
+
+    def __init__(self, timeout: float = 3.0):
+        self.timeout = timeout
+        self._answer: bool | None = None  # None: no probe has answered yet
+        self._answered_at = -math.inf
+        self._started_at = -math.inf
+        self._running: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Starts a probe in the background unless one is running or the last answer is still fresh."""
+        with self._lock:
+            fresh = time.monotonic() - self._answered_at < hub_retry_seconds()
+            if (self._running is not None and self._running.is_alive()) or fresh:
+                return
+            self._started_at = time.monotonic()
+            self._running = threading.Thread(target=self._probe, name="genmods-hub-probe", daemon=True)
+            self._running.start()
+
+    def _probe(self) -> None:
+        try:
+            answer = bool(_hub_reachable(self.timeout))
+        except Exception:  # a probe that breaks says the Hub is not usable
+            answer = False
+        with self._lock:
+            self._answer, self._answered_at = answer, time.monotonic()
+        if not answer:
+            logger.warning("the Hugging Face Hub cannot be reached; pretrained weights are tried again in %.0f s",
+                           hub_retry_seconds())
+
+    def reachable(self) -> bool | None:
+        """The last answer (refreshed in the background when stale); None when no probe has answered yet and the
+        first one is already past its timeout (a Hub that hangs)."""
+        self.start()
+        with self._lock:
+            running, answer = self._running, self._answer
+            waited = time.monotonic() - self._started_at
+        if answer is None and running is not None and waited < self.timeout:
+            running.join(self.timeout - waited + 0.1)
+            with self._lock:
+                answer = self._answer
+        return answer
+
+    def seconds_to_next_probe(self) -> float:
+        return max(0.0, hub_retry_seconds() - (time.monotonic() - self._answered_at))
+
+    def forget(self) -> None:
+        """The next `reachable()` probes again (a download that failed although the probe said yes)."""
+        with self._lock:
+            self._answered_at = -math.inf
+
+
+HUB_PROBE = HubProbe()
+
+# Only successful loads are remembered. A failed download is remembered just long enough to not retry it on every
+# request (GENMODS_HUB_RETRY_SECONDS): one failure at start-up must not leave a public Space on random weights
+# until it restarts.
 _loaded: dict[tuple, tuple[nn.Module, "WeightsInfo"]] = {}
-_hub_failures: dict[str, tuple[float, str]] = {}  # backbone → (time.monotonic() of the failure, reason)
-_loading = threading.Lock()
-
-
-HUB = "*"  # the key of a failure of the Hub itself, shared by every backbone
+_download_failures: dict[str, tuple[float, str]] = {}  # backbone → (time.monotonic() of the failure, reason)
+_loading = threading.Lock()  # guards the dictionaries (and the per-backbone locks) only, never a download
+_backbone_locks: dict[tuple, threading.Lock] = {}
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
-    """One quick request to the Hub, so that an offline machine learns it once, in seconds, instead of each
-    backbone's download retrying for about a minute under a bare spinner."""
+    """One quick request to the Hub (what `HubProbe` runs in the background)."""
     import httpx
     from huggingface_hub import constants
 
@@ -152,9 +279,10 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 def load_backbone(name: str, pretrained: bool = True, weights_file: str | None = None) -> tuple[nn.Module, WeightsInfo]:
     """A timm classifier in eval mode, frozen, on the default device, with where its weights came from.
 
-    pretrained=True: a local file (`weights_file` or GENMODS_WEIGHTS_DIR), else the Hub through timm; if
-    the Hub fails, random weights with a warning for this request, and the Hub is tried again on a request
-    at least GENMODS_HUB_RETRY_SECONDS later. pretrained=False: random weights (what tests use).
+    pretrained=True: a local file (`weights_file` or GENMODS_WEIGHTS_DIR), else the Hub through timm — only when
+    the background probe last found the Hub reachable (`HUB_PROBE`); otherwise, or if the download fails, random
+    weights with a warning, and the Hub is tried again at least GENMODS_HUB_RETRY_SECONDS later.
+    pretrained=False: random weights (what tests use). Loading one backbone never waits on another's download.
     """
     if name not in SUPPORTED_BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}; choose one of {', '.join(SUPPORTED_BACKBONES)}.")
@@ -164,35 +292,44 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
     if local and not Path(local).exists():
         raise FileNotFoundError(f"weights file not found: {local}")
     key = (name, local)
-    with _loading:  # one download per backbone, even when requests arrive together
+    with _loading:
+        if key in _loaded:
+            return _loaded[key]
+        lock = _backbone_locks.setdefault(key, threading.Lock())
+    with lock:  # one load of each backbone at a time; other backbones go on
         if key in _loaded:
             return _loaded[key]
         if local:
-            model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=local))
-            _loaded[key] = _prepared(model), WeightsInfo(True, f"pretrained weights from {Path(local).name}")
+            model = _prepared(load_weights_file(name, local))
+            with _loading:
+                _loaded[key] = model, WeightsInfo(True, f"pretrained weights from {Path(local).name}")
             return _loaded[key]
         if hub_offline():
             return _random_backbone(name), WeightsInfo(False, f"`HF_HUB_OFFLINE` is set, so the pretrained {name} "
                                                               "weights were not downloaded")
-        failed = _hub_failures.get(name) or _hub_failures.get(HUB)
-        if failed is None and not _hub_reachable():
-            failed = _hub_failures[HUB] = (time.monotonic(), "the Hugging Face Hub cannot be reached from this machine")
-            logger.warning("%s; every backbone uses random weights for %.0f s", failed[1], hub_retry_seconds())
+        failed = _download_failures.get(name)
         if failed is not None and time.monotonic() - failed[0] < hub_retry_seconds():
             wait = hub_retry_seconds() - (time.monotonic() - failed[0])
             return _random_backbone(name), WeightsInfo(False, f"{failed[1]}; trying again in {wait:.0f} s")
+        reachable = HUB_PROBE.reachable()
+        if not reachable:
+            why = ("the Hugging Face Hub cannot be reached from this machine" if reachable is False
+                   else "the Hugging Face Hub has not answered yet")
+            return _random_backbone(name), WeightsInfo(
+                False, f"{why}; trying again in {max(1.0, HUB_PROBE.seconds_to_next_probe()):.0f} s")
         try:
             model = timm.create_model(name, pretrained=True)
-        except Exception as error:  # offline, Hub down, no disk space: fall back for this request, visibly
+        except Exception as error:  # Hub down after all, no disk space: fall back for this request, visibly
             reason = f"the pretrained {name} weights could not be downloaded ({type(error).__name__})"
             logger.warning("%s: %s; using random weights", reason, error)
-            _hub_failures[name] = (time.monotonic(), reason)
+            _download_failures[name] = (time.monotonic(), reason)
             return _random_backbone(name), WeightsInfo(False, reason)
-        _hub_failures.pop(name, None)
-        _hub_failures.pop(HUB, None)
+        _download_failures.pop(name, None)
+        _check_hub_download(name, model)
         cfg = model.pretrained_cfg
         info = WeightsInfo(True, f"pretrained ImageNet weights ({cfg.get('hf_hub_id') or cfg.get('url')})")
-        _loaded[key] = _prepared(model), info
+        with _loading:
+            _loaded[key] = _prepared(model), info
         return _loaded[key]
 
 
@@ -249,6 +386,12 @@ class FeatureExtractor(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
+    def __call__(self, x: torch.Tensor, full_precision: bool = False) -> dict[str, torch.Tensor]:
+        # under MODEL_CALLS.shared(), taken before nn.Module.__call__: a trace in another thread (a new extractor, a
+        # time estimate) patches nn.Module.__call__ process-wide and must not run meanwhile (genmods.tracing)
+        with MODEL_CALLS.shared():
+            return super().__call__(x, full_precision)
+
     def forward(self, x: torch.Tensor, full_precision: bool = False) -> dict[str, torch.Tensor]:
         """full_precision=True runs this call in fp32 whatever the extractor's precision."""
         x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
@@ -283,6 +426,36 @@ def _with_average_pooling(model: nn.Module) -> nn.Module:
     return model
 
 
+def fold_batch_norms(graph: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Folds every eval-mode BatchNorm that directly follows a convolution into that convolution (torch's
+    `fuse_conv_bn_eval`: γ(Wx + b − μ)/σ + β is one convolution with new weights and bias), keeping the activation
+    that timm's BatchNormAct2d applies after it. Exact up to rounding for a frozen network, and one pass over the
+    activations fewer per block in every forward and backward of the ascent. (torch.fx's own `fuse` matches plain
+    BatchNorm2d only, so timm's fused norm + activation layers would be left as they are.)"""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    modules = dict(graph.named_modules())
+    for node in list(graph.graph.nodes):
+        norm = modules.get(node.target) if node.op == "call_module" else None
+        source = node.args[0] if node.args else None
+        if not (isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats and isinstance(source, torch.fx.Node)
+                and source.op == "call_module" and isinstance(modules.get(source.target), nn.Conv2d)
+                and len(source.users) == 1):
+            continue
+        graph.set_submodule(source.target, fuse_conv_bn_eval(modules[source.target], norm))
+        after = nn.Identity()
+        if hasattr(norm, "act"):
+            # in place is safe here: the convolution's output has no other reader (checked above), and an
+            # in-place activation saves a pass over memory in every forward
+            act = copy.copy(norm.act)
+            if hasattr(act, "inplace"):
+                act.inplace = True
+            after = nn.Sequential(norm.drop, act)
+        graph.set_submodule(node.target, after)
+    graph.recompile()
+    return graph
+
+
 _extractors: OrderedDict = OrderedDict()  # (id of the backbone, layers, pooling, precision) → extractor
 _MAX_EXTRACTORS = 32
 
@@ -296,6 +469,7 @@ def _build_extractor(name: str, model: nn.Module, layers: tuple[str, ...], pooli
     _, eval_nodes = get_graph_node_names(model)
     nodes = {layer: resolve_layer(name, layer, eval_nodes) for layer in layers}
     graph = create_feature_extractor(model, return_nodes={node: node for node in set(nodes.values())})
+    graph = fold_batch_norms(graph.eval())
     graph.eval().requires_grad_(False).to(memory_format=torch.channels_last)
     config = resolve_model_data_config(model)
     device = default_device()
