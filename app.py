@@ -146,6 +146,10 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                  info="relative: each weight is that layer's share, whatever its "
                                                       "activation scale; raw: the Keras recipe's plain sum; auto: raw "
                                                       "for the Keras recipe, relative otherwise")
+                        dream_gradient = gr.Radio(["smoothed", "raw"], value="smoothed", label="Gradient",
+                                                  info="smoothed: every scale of the gradient equalised, colours "
+                                                       "decorrelated, pixels slowed near black and white (no rainbow "
+                                                       "noise); raw: the Keras recipe's, exactly")
                         guide_image = image_input("Guide image (optional): dream towards its features")
                     with gr.Accordion("Zoom animation", open=False):
                         with gr.Row():
@@ -178,19 +182,20 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             on_run(dream_button, dream_info, "⏳ Loading the network…").then(
                 gpu(studio.dream, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
-                        tile_size, guide_image, dream_seed, dream_side, layer_balance],
+                        tile_size, guide_image, dream_seed, dream_side, layer_balance, dream_gradient],
                 outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
             on_run(compare_button, dream_info, "⏳ Loading the networks…").then(
                 gpu(studio.compare_layers, duration=300),
-                inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side],
+                inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side,
+                        dream_gradient],
                 outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_progress,
                 **IMAGE_JOBS,
             )
             on_run(zoom_button, dream_info, "⏳ Dreaming the first frame…").then(
                 gpu(studio.zoom_animation, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, zoom_octaves,
-                        zoom_iterations, step, dream_seed, zoom_side],
+                        zoom_iterations, step, dream_seed, zoom_side, dream_gradient],
                 outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
             wire_stop(stop_dream, "dream")

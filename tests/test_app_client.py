@@ -118,6 +118,9 @@ def test_deep_dream_streams_intermediate_images_and_says_weights_are_random(clie
     assert len(updates) >= 3  # step 1, every few steps, the end
     assert Image.open(image).size == (96, 64) and Image.open(image).format == "PNG"
     assert "Random weights" in info
+    # what the network is: the backbone, the layers' weights actually used, the step taken and the gradient
+    assert f"Network: {SMALL_DREAM.get('backbone', 'inception_v3')}; layers and weights: " in info
+    assert "smoothed gradient" in info and "activation grew" in info and "e+" not in info
 
 
 def test_oversize_images_are_downscaled_with_a_notice(client, files):

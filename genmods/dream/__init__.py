@@ -224,18 +224,76 @@ def objective_gradient(extractor, x, layers, guide_features=None, tile_size: int
     return total, gradient
 
 
+def laplacian_normalize(gradient: torch.Tensor, levels: int) -> torch.Tensor:
+    """The gradient split into `levels` Laplacian-pyramid bands (each the detail lost by halving the resolution),
+    each band divided by its root mean square, and summed back (Lucid's `lap_normalize`, neural-dream's
+    `-lap_scale`). A raw gradient is dominated by its finest band — single-pixel, saturated colour noise where the
+    image is bright — and this gives every scale the same say, so the ascent paints strokes instead of confetti.
+    levels = 0 or 1 returns the gradient unchanged."""
+    bands, current = [], gradient
+    for _ in range(levels - 1):
+        if min(current.shape[-2:]) < 4:
+            break
+        coarser = F.avg_pool2d(current, 2, ceil_mode=True)
+        bands.append(current - F.interpolate(coarser, size=current.shape[-2:], mode="bilinear", align_corners=False))
+        current = coarser
+    if not bands:
+        return gradient
+    merged = current / current.square().mean().sqrt().clamp_min(1e-12)
+    for band in reversed(bands):
+        merged = (F.interpolate(merged, size=band.shape[-2:], mode="bilinear", align_corners=False)
+                  + band / band.square().mean().sqrt().clamp_min(1e-12))
+    return merged
+
+
+# Lucid's colour correlation of ImageNet photos (the square root of the RGB covariance, by its SVD): a gradient
+# mapped through it moves pixels along the directions photos vary in (mostly brightness) and much less along
+# the pure chroma directions that show as rainbow noise.
+_COLOUR_CORRELATION = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
+COLOUR_DECORRELATION = _COLOUR_CORRELATION @ _COLOUR_CORRELATION.T  # the step in the decorrelated space, in RGB
+ROOM_MARGIN = 0.15  # within this distance of black or white a pixel slows down (a step never overshoots)
+LAPLACIAN_LEVELS = 4  # Lucid's and neural-dream's default
+GRADIENTS = ("smoothed", "raw")
+# Calibrated on a trained InceptionV3 (docs/calibration.md): with the smoothed gradient, the shallow layers'
+# dreams change the picture much more per step than the deep ones', so their presets take a smaller step; the
+# factor multiplies `step`. The same depths on the other backbones get the same factors.
+PRESET_STEP_FACTORS = {"low": 0.4, "mid": 0.7}
+
+
+def decorrelate_colours(gradient: torch.Tensor) -> torch.Tensor:
+    """The gradient as a step in Lucid's decorrelated colour space would move the RGB pixels."""
+    matrix = (COLOUR_DECORRELATION / COLOUR_DECORRELATION.norm()).to(gradient)
+    return torch.einsum("ij,bjhw->bihw", matrix, gradient)
+
+
+def within_range(x: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+    """x + change, each pixel's move scaled down as it nears the end of the range it moves towards (by the square
+    of its remaining room, within ROOM_MARGIN of black or white), so pixels approach 0 and 255 ever more slowly
+    instead of piling up there clipped; moves away from an end are not slowed."""
+    room = torch.where(change > 0, 1 - x, x)
+    return (x + change * (room / ROOM_MARGIN).clamp(0, 1).square()).clamp(0, 1)
+
+
 def gradient_ascent_step(extractor, x, layers, step, *, jitter=0, generator=None, guide_features=None, tile_size=None,
-                         layer_scales=None):
-    """One step on pixels `x` in [0, 1]: roll the image by a random offset (jitter), take the gradient,
-    roll it back, normalise it by its mean absolute value, and move each pixel by `step` on average in
-    Keras' [-1, 1] units (step / 2 in [0, 1] units), staying inside the valid range."""
+                         layer_scales=None, smoothed: bool = False):
+    """One step on pixels `x` in [0, 1]: roll the image by a random offset (jitter), take the gradient, roll it
+    back, normalise it by its mean absolute value, and move each pixel by `step` on average in Keras' [-1, 1] units
+    (step / 2 in [0, 1] units), staying inside the valid range.
+    smoothed: first equalise the gradient's Laplacian bands and map it through the decorrelated colour space, and
+    slow pixels down near black and white (`within_range`) instead of clipping them; False is the Keras recipe's
+    raw gradient and hard clip."""
     dy = dx = 0
     if jitter:
-        dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=generator) ).tolist()
-    rolled = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+        dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=generator)).tolist()
+    rolled = torch.roll(x, shifts=(dy, dx), dims=(-2, -1)) if jitter else x
     loss, gradient = objective_gradient(extractor, rolled, layers, guide_features, tile_size, layer_scales)
-    gradient = torch.roll(gradient, shifts=(-dy, -dx), dims=(-2, -1))
+    if jitter:
+        gradient = torch.roll(gradient, shifts=(-dy, -dx), dims=(-2, -1))
+    if smoothed:
+        gradient = decorrelate_colours(laplacian_normalize(gradient, LAPLACIAN_LEVELS))
     gradient = gradient / gradient.abs().mean().clamp_min(1e-12)
+    if smoothed:
+        return loss, within_range(x, (step / 2) * gradient)
     return loss, (x + (step / 2) * gradient).clamp(0, 1)
 
 
@@ -263,7 +321,11 @@ class DreamSettings:
 
     layers: a preset name ("low", "mid", "high", "keras") or {layer: weight} (or a list of layers, weight 1).
     step: mean change per pixel per ascent step, in Keras' [-1, 1] units (0.01 ≈ 1.27 grey levels), the same on
-        every backbone.
+        every backbone; with the smoothed gradient a preset multiplies it by its factor (low 0.4, mid 0.7:
+        `effective_step`).
+    gradient: "smoothed" (default) equalises the gradient's Laplacian bands, maps it through a decorrelated colour
+        space and slows pixels near black and white — no rainbow confetti, nothing clipped; "raw" is the Keras
+        recipe's raw gradient and hard clip (`DreamSettings.keras_recipe()` reproduces the recipe exactly).
     max_loss: stop ascending at an octave once the loss exceeds it (the Keras recipe's early stop).
     layer_balance: "relative" divides each layer's term by its value at the start of the octave, so the weights
         are relative contributions on any backbone; "raw" is the Keras recipe's plain weighted sum; "auto" is raw
@@ -290,6 +352,9 @@ class DreamSettings:
     precision: str = "auto"
     max_side: int = DEFAULT_MAX_SIDE
     preview_every: int = 5
+    # "smoothed": Laplacian-normalised, colour-decorrelated gradient, pixels slowed near black and white (no
+    # rainbow confetti, nothing clipped); "raw": the Keras recipe's gradient and hard clip, reproduced exactly
+    gradient: str = "smoothed"
 
     def __post_init__(self):
         resolve_layers(self.backbone, self.layers)  # an unknown backbone, preset or a bad weight: its message
@@ -302,6 +367,20 @@ class DreamSettings:
             raise ValueError("octave_scale must be larger than 1")
         if self.iterations < 0 or self.jitter < 0:
             raise ValueError("iterations and jitter must be ≥ 0")
+        if self.gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be 'smoothed' or 'raw', not {self.gradient!r}")
+
+    @classmethod
+    def keras_recipe(cls, **options) -> "DreamSettings":
+        """The lecture's Keras recipe exactly: InceptionV3 mixed4…7, raw gradient, raw layer sum, hard clip."""
+        return cls(**{"layers": "keras", "gradient": "raw", "layer_balance": "raw", **options})
+
+    @property
+    def effective_step(self) -> float:
+        """`step`, times the preset's factor with the smoothed gradient (PRESET_STEP_FACTORS)."""
+        if self.gradient == "smoothed" and isinstance(self.layers, str):
+            return self.step * PRESET_STEP_FACTORS.get(self.layers, 1.0)
+        return self.step
 
     @property
     def layer_weights(self) -> dict[str, float]:
@@ -353,9 +432,11 @@ def deep_dream(image, settings: DreamSettings | None = None, *, guide=None,
         octave_losses = []
         scales = layer_scales_at(extractor, dream, layer_weights) if relative and iterations else None
         for iteration in range(iterations):
-            loss, dream = gradient_ascent_step(extractor, dream, layer_weights, settings.step, jitter=settings.jitter,
+            loss, dream = gradient_ascent_step(extractor, dream, layer_weights, settings.effective_step,
+                                               jitter=settings.jitter,
                                                generator=generator, guide_features=guide_features,
-                                               tile_size=settings.tile_size, layer_scales=scales)
+                                               tile_size=settings.tile_size, layer_scales=scales,
+                                               smoothed=settings.gradient == "smoothed")
             loss = float(loss)
             octave_losses.append(loss)
             done += 1

@@ -37,6 +37,8 @@ def main(argv=None):
     parser.add_argument("--max-loss", type=float, default=None)
     parser.add_argument("--layer-balance", choices=["auto", "raw", "relative"], default="auto",
                         help="relative: each layer's weight is its share, whatever its activation scale")
+    parser.add_argument("--gradient", choices=["smoothed", "raw"], default="smoothed",
+                        help="smoothed: no rainbow noise, nothing clipped; raw: the Keras recipe's gradient, exactly")
     parser.add_argument("--jitter", type=int, default=0)
     parser.add_argument("--tile-size", type=int, default=None)
     parser.add_argument("--guide", default=None, help="guide image: dream towards its features")
@@ -55,6 +57,7 @@ def main(argv=None):
             octave_scale=args.octave_scale, iterations=args.iterations, step=args.step, max_loss=args.max_loss,
             layer_balance=args.layer_balance, jitter=args.jitter, tile_size=args.tile_size, seed=args.seed,
             pretrained=args.pretrained, weights_file=args.weights_file, max_side=args.max_side,
+            gradient=args.gradient,
         )
         if args.zoom_frames:
             with tqdm(total=args.zoom_frames, unit="frame") as bar:

@@ -22,7 +22,7 @@ MAX_ZOOM_FRAMES = 48
 
 
 def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter, tile_size,
-                   seed, max_side, layer_balance="auto") -> DreamSettings:
+                   seed, max_side, layer_balance="auto", gradient="smoothed") -> DreamSettings:
     """The tab's controls as the library's settings, each checked against its slider's range (a message naming the
     control): the preset radio and the custom-layers text become `layers`."""
     if preset == "custom":
@@ -46,7 +46,7 @@ def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, itera
             iterations=int(_bounded(iterations, 0, MAX_DREAM_ITERATIONS, "Iterations")),
             step=_bounded(step, 1e-4, 1.0, "Step"), jitter=int(_bounded(jitter, 0, 256, "Jitter")),
             tile_size=int(_bounded(tile_size or 0, 0, 4096, "Tile size")) or None, seed=_seed(seed),
-            max_side=int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size")),
+            max_side=int(_bounded(max_side, 64, MAX_IMAGE_SIDE, "Image size")), gradient=gradient,
         )
     except ValueError as error:  # e.g. a custom layer the backbone does not have
         raise _user_error(error) from None
@@ -99,15 +99,16 @@ def _growth_line(result) -> str:
 
 def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octaves=DEFAULTS.dream_octaves,
           octave_scale=1.4, iterations=DEFAULTS.dream_iterations, step=0.01, jitter=0, tile_size=0, guide_image=None,
-          seed=RANDOM_SEED, max_side=DEFAULTS.dream_side, layer_balance="auto", progress=gr.Progress(track_tqdm=True),
-          request: gr.Request = None):
+          seed=RANDOM_SEED, max_side=DEFAULTS.dream_side, layer_balance="auto", gradient="smoothed",
+          progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """DeepDream on `image`; streams intermediate images. Yields (image, info).
     step: mean change per pixel per step in [-1, 1] units (0.01 ≈ 1.27 grey levels), on every backbone.
-    seed: -1 draws a fresh one (reported in the info)."""
+    seed: -1 draws a fresh one (reported in the info).
+    gradient: "smoothed" (no rainbow noise, nothing clipped) or "raw" (the Keras recipe's)."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
     settings = dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
-                              tile_size, seed, max_side, layer_balance)
+                              tile_size, seed, max_side, layer_balance, gradient)
     expected = estimate.dream_estimate(settings, _dream_side(image, settings), _aspect(image))
     started = time.monotonic()
     job = lambda callback: deep_dream(image, settings, guide=guide_image, callback=callback)  # noqa: E731
@@ -122,7 +123,8 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
             took = time.monotonic() - started
             expected.record(took)
             yield result.image, _image_info(result, [
-                _network_line(result),
+                _network_line(result) + f"; step {settings.effective_step:g} per iteration, {settings.gradient} "
+                                        "gradient",
                 f"Octaves (h×w): {', '.join(f'{h}×{w}' for h, w in result.octave_shapes)}",
                 _growth_line(result),
                 f"Seed {settings.seed} (enter it as the random seed to repeat this dream)",
@@ -136,13 +138,15 @@ def _network_line(result) -> str:
 
 def compare_layers(image, backbone="inception_v3", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
                    iterations=DEFAULTS.dream_iterations, step=0.01, jitter=0, seed=RANDOM_SEED,
-                   max_side=DEFAULTS.dream_side, progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+                   max_side=DEFAULTS.dream_side, gradient="smoothed", progress=gr.Progress(track_tqdm=True),
+                   request: gr.Request = None):
     """The same dream with the low, mid and high presets, side by side. Yields (gallery, info); the info says Done
     once, when all three are done."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
     seed = _seed(seed)
-    base = dream_settings(backbone, "keras", "", octaves, octave_scale, iterations, step, jitter, 0, seed, max_side)
+    base = dream_settings(backbone, "keras", "", octaves, octave_scale, iterations, step, jitter, 0, seed, max_side,
+                          gradient=gradient)
     expected = estimate.compare_estimate(base, _dream_side(image, base), _aspect(image))
     started = time.monotonic()
     gallery, layer_lines, results = [], [], []
@@ -178,15 +182,16 @@ def compare_layers(image, backbone="inception_v3", octaves=DEFAULTS.dream_octave
 
 def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers="", frames=DEFAULTS.zoom_frames,
                    zoom_factor=1.05, octaves=DEFAULTS.zoom_octaves, iterations=DEFAULTS.zoom_iterations, step=0.01,
-                   seed=RANDOM_SEED, max_side=DEFAULTS.zoom_side, progress=gr.Progress(track_tqdm=True),
-                   request: gr.Request = None):
+                   seed=RANDOM_SEED, max_side=DEFAULTS.zoom_side, gradient="smoothed",
+                   progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """A dream-zoom GIF: each frame dreamed from the previous one, slightly zoomed. Streams each finished
     frame; yields (gif path or frame, info), the GIF last."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
     frames = int(_bounded(frames, 2, MAX_ZOOM_FRAMES, "Frames"))
     zoom_factor = _bounded(zoom_factor, 1.0, 2.0, "Zoom factor")
-    settings = dream_settings(backbone, preset, custom_layers, octaves, 1.4, iterations, step, 0, 0, seed, max_side)
+    settings = dream_settings(backbone, preset, custom_layers, octaves, 1.4, iterations, step, 0, 0, seed, max_side,
+                              gradient=gradient)
     expected = estimate.zoom_estimate(settings, frames, _dream_side(image, settings), _aspect(image))
     finished = []
 
