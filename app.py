@@ -11,7 +11,7 @@ from genmods.zerogpu import gpu  # first: `spaces` must be imported before anyth
 import gradio as gr
 
 from genmods import studio
-from genmods.studio.components import image_input, image_output
+from genmods.studio.components import MaskEditor, image_input, image_output
 from genmods.studio.defaults import DEFAULTS
 from genmods.dream import PRESET_NAMES
 from genmods.examples import PAINTED_STYLES, PHOTOS, example_files
@@ -229,7 +229,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                     inputs=[second_style], label="Styles")
                         second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
                     with gr.Accordion("Style by region: brush where the style goes", open=False):
-                        mask_editor = gr.ImageEditor(
+                        mask_editor = MaskEditor(
                             label="Brush over the content image: the brushed region gets the style image",
                             type="pil", sources=[], transforms=[], image_mode="RGBA", elem_id="style-mask",
                             brush=gr.Brush(colors=["#ff2d2d"], color_mode="fixed"), eraser=gr.Eraser(),

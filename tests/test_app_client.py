@@ -290,3 +290,44 @@ def test_time_estimates_before_a_job(client, files):
     assert "min" in large or " h " in large  # a 1024 px, 500-iteration job is minutes, not seconds
     assert client.predict(image=handle_file(files["cat.png"]), api_name="/estimate_dream").startswith("Dream will take")
     assert client.predict(clip=None, max_frames=6, api_name="/estimate_clip").startswith("Styling 6 frames will take")
+
+
+def _peak_rss_mb_since_reset() -> float:
+    """This process's peak resident memory since the last reset (Linux: VmHWM, reset through clear_refs)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_hostile_clip_is_refused_through_the_api_and_the_server_stays_small(client, files, tmp_path):
+    from .test_hostile_clips import tiny_gif_with_a_huge_canvas
+
+    hostile = tiny_gif_with_a_huge_canvas(tmp_path / "hostile.gif")  # 9 kB, 19.6 gigapixels to decode
+    Path("/proc/self/clear_refs").write_text("5")  # the server runs in this process: measure its peak from here
+    before = _peak_rss_mb_since_reset()
+    estimate = client.predict(clip=handle_file(str(hostile)), max_frames=12, api_name="/estimate_clip")
+    assert estimate.startswith("⚠️") and "megapixels to decode" in estimate
+    with pytest.raises(Exception, match="megapixels to decode"):
+        client.predict(clip=handle_file(str(hostile)), style_image=handle_file(files["coffee.png"]), iterations=1,
+                       image_size=64, api_name="/style_clip")
+    assert _peak_rss_mb_since_reset() - before < 300
+    # …and it keeps serving
+    assert client.predict(clip=None, max_frames=6, api_name="/estimate_clip").startswith("Styling 6 frames")
+
+
+def test_a_huge_or_broken_brush_layer_is_refused_before_it_is_decoded(client, files, tmp_path, decompression_bomb):
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _peak_rss_mb_since_reset()
+    huge = {"background": handle_file(files["cat.png"]), "layers": [handle_file(str(decompression_bomb))],
+            "composite": None}
+    with pytest.raises(Exception, match=r"The brushed mask: This image has 900 megapixels \(30000×30000\)"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                       iterations=1, image_size=64, mask_editor=huge, api_name="/style_transfer")
+    assert _peak_rss_mb_since_reset() - before < 300  # Gradio decoding it would take gigabytes
+    text = tmp_path / "layer.png"
+    text.write_text("not a picture")
+    broken = {"background": handle_file(files["cat.png"]), "layers": [handle_file(str(text))], "composite": None}
+    with pytest.raises(Exception, match="The brushed mask layer is not an image we can read"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                       iterations=1, image_size=64, mask_editor=broken, api_name="/style_transfer")

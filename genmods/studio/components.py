@@ -3,6 +3,8 @@
 (Gradio writes a `.pyi` stub next to any module that defines a component subclass; it is ignored by git.)
 """
 
+from io import BytesIO
+
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
@@ -41,3 +43,23 @@ def image_output(label, **kwargs) -> gr.Image:
     """A result image, downloadable as lossless PNG."""
     return gr.Image(label=label, type="pil", format="png", interactive=False, height=360,
                     buttons=["download", "fullscreen"], **kwargs)
+
+
+class MaskEditor(gr.ImageEditor):
+    """gr.ImageEditor whose background and brush layers are checked from their headers before Gradio decodes them:
+    a 30,000 × 30,000 layer sent through the API is refused with its size instead of growing the server by
+    gigabytes, and a layer that is not an image gets a message, not "Could not preprocess input component"."""
+
+    is_template = True  # same front-end as gr.ImageEditor
+
+    def convert_and_format_image(self, file, flatten_on_white: bool = False):
+        if file is not None:
+            source = getattr(file, "path", None) or BytesIO(file)
+            try:
+                with Image.open(source) as image:
+                    check_pixel_count(image)
+            except ImageInputError as error:
+                raise gr.Error(f"The brushed mask: {error}", print_exception=False) from None
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+                raise gr.Error("The brushed mask layer is not an image we can read.", print_exception=False) from None
+        return super().convert_and_format_image(file, flatten_on_white)

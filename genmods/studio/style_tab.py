@@ -15,7 +15,7 @@ from ..style import (
     DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, StyleSettings, style_transfer, style_video,
 )
 from ..style.transfer import OPTIMIZERS
-from ..style.video import MAX_FRAMES, read_clip
+from ..style.video import MAX_DECODED_PIXELS, MAX_FRAMES, probe_clip, read_clip
 from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation
 from . import estimate
 from .common import (
@@ -237,10 +237,12 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
 
 @lru_cache(maxsize=16)
 def _clip_shape(path: str, max_frames: int) -> tuple[int, float]:
-    """(frames styled, height / width) of an uploaded clip: decoded once, not again for every slider move
-    (Gradio gives each upload its own path)."""
-    read = read_clip(path, max_frames=max_frames)
-    return len(read.frames), read.frames[0].height / read.frames[0].width
+    """(frames styled, height / width) of an uploaded clip, from its header alone: this runs on every slider move,
+    outside the queue, so it decodes nothing (and a clip over the pixel limit is refused here already)."""
+    header = probe_clip(path)
+    if header.decoded_pixels > MAX_DECODED_PIXELS:
+        read_clip(path)  # refuses it, with the message that says why
+    return min(header.frames, max_frames), header.height / header.width
 
 
 def estimate_clip(clip=None, image_size=DEFAULTS.clip_size, iterations=DEFAULTS.clip_iterations, optimizer="lbfgs",
@@ -279,7 +281,8 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
     temporal = _bounded(temporal_weight, 0, MAX_TEMPORAL_WEIGHT, "Temporal weight")
     try:
         load_image(style_image, max_side=64, name="style image")
-        read = read_clip(clip, max_frames=frames)  # bad clips are refused here, before any styling
+        # bad clips are refused here, before any styling; only the sampled frames are decoded, at the styled size
+        read = read_clip(clip, max_frames=frames, max_side=settings.image_size)
     except (ImageInputError, ValueError) as error:
         raise _user_error(error) from None
     later = clip_frame_iterations(settings.iterations)

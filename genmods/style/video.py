@@ -12,6 +12,7 @@ input frame, falling to 0 by STILL_DIFFERENCE), which needs no flow network — 
 and for a still camera the two agree. What moves is styled afresh, from the previous styled frame.
 """
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,13 @@ DEFAULT_FPS = 8.0  # for frames given without a rate
 STILL_DIFFERENCE = 0.1  # mean |Δ| per pixel in [0, 1] (~25 grey levels) at which a pixel counts as moved
 DEFAULT_TEMPORAL_WEIGHT = 200.0  # on the mean squared pixel difference (docs/calibration.md, "Video")
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v")
+# Decoded pixels a clip file may cost in all (every frame of a GIF is drawn on its whole canvas; a video's decoder
+# produces every frame), checked from the header before decoding: 25 s of 1080p at 60 frames per second, or a
+# 512 × 512 GIF of 11,000 frames. Memory does not grow with it: only the sampled frames are kept, downscaled.
+MAX_DECODED_PIXELS = 3_000_000_000
+# imageio-ffmpeg warns whenever the frames it delivers differ in size from the source's: here they always do, on
+# purpose (ffmpeg downscales them while decoding)
+logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 
 
 @dataclass
@@ -64,81 +72,177 @@ def _not_a_clip(name: str) -> ImageInputError:
     return ImageInputError(f"{name} is not a video or an animated GIF we can read: use MP4, WebM or GIF.")
 
 
-def _frames_of_file(path: Path, max_seconds: float) -> tuple[list[Image.Image], float]:
+@dataclass
+class ClipHeader:
+    """What a clip's header says, read before any frame is decoded."""
+
+    width: int
+    height: int
+    frames: int  # in the file (for a video: duration × frame rate)
+    seconds: float  # 0 when a GIF's frame durations are only known by reading them
+    kind: str  # "gif" (or another format PIL animates) or "video"
+
+    @property
+    def decoded_pixels(self) -> int:
+        """What decoding every frame costs: a GIF's frames are drawn one over the other on the whole canvas, and a
+        video's decoder produces every frame before any is skipped."""
+        return self.width * self.height * self.frames
+
+
+def _too_many_pixels(name: str, header: ClipHeader, limit: int) -> ImageInputError:
+    return ImageInputError(
+        f"{name} has {header.frames:,} frames of {header.width}×{header.height}: {header.decoded_pixels / 1e6:,.0f} "
+        f"megapixels to decode; the limit is {limit / 1e6:,.0f}. Shorten it or make it smaller first.")
+
+
+def _video_meta(path: Path) -> dict:
+    """ffmpeg's description of a video (size, fps, duration), from its header: the reader is closed before the
+    first frame is decoded."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        return next(reader)
+    except (RuntimeError, OSError, StopIteration, IndexError):
+        raise _not_a_clip(path.name) from None
+    finally:
+        reader.close()
+
+
+def probe_clip(path, name: str | None = None) -> ClipHeader:
+    """The clip's size, frame count and duration from its header alone (nothing decoded): what the time estimate
+    and the pixel limit read. A GIF's canvas over the image pixel limit is refused here, with its size."""
+    path = Path(path)
+    name = name or path.name
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         try:
             with Image.open(path) as image:
                 check_pixel_count(image)
-                durations, frames = [], []
-                for frame in ImageSequence.Iterator(image):
-                    durations.append(frame.info.get("duration") or 1000 / DEFAULT_FPS)
-                    frames.append(frame.convert("RGB"))
-                    if sum(durations) / 1000 > max_seconds:
-                        break
-            return frames, 1000 * len(durations) / max(sum(durations), 1)
+                return ClipHeader(image.width, image.height, getattr(image, "n_frames", 1), 0.0, "gif")
+        except ImageInputError as error:
+            raise ImageInputError(f"{name}: {error}") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             pass  # not something PIL reads: try it as a video
-    import imageio.v2 as imageio
+    meta = _video_meta(path)
+    width, height = meta.get("source_size") or meta.get("size") or (0, 0)
+    fps, seconds = float(meta.get("fps") or DEFAULT_FPS), float(meta.get("duration") or 0)
+    if not width or not height:
+        raise _not_a_clip(name)
+    return ClipHeader(int(width), int(height), max(1, round(fps * seconds)), seconds, "video")
 
+
+def _fitted(image: Image.Image, max_side: int | None) -> Image.Image:
+    """RGB, downscaled to `max_side` on its longer side (never upscaled)."""
+    image = image.convert("RGB")
+    if max_side and max(image.size) > max_side:
+        ratio = max_side / max(image.size)
+        image = image.resize((max(1, round(image.width * ratio)), max(1, round(image.height * ratio))),
+                             Image.Resampling.LANCZOS)
+    return image
+
+
+def _sampled(count: int, keep: int) -> list[int]:
+    """`keep` indices of `count` frames, evenly spaced, first and last included."""
+    return sorted(set(np.linspace(0, count - 1, min(count, keep)).round().astype(int).tolist()))
+
+
+def _gif_frames(path: Path, header: ClipHeader, max_frames: int, max_seconds: float, max_side: int | None,
+                name: str) -> tuple[list[Image.Image], float, int]:
+    """The sampled frames of a GIF and its frame rate, decoded in one pass (each frame is drawn over the ones before it, so all are
+    decoded; only the sampled ones are kept, each downscaled as soon as it is decoded)."""
+    keep = set(_sampled(header.frames, max_frames))
+    frames, milliseconds = [], 0.0
+    with Image.open(path) as image:
+        for index in range(header.frames):
+            image.seek(index)
+            milliseconds += image.info.get("duration") or 1000 / DEFAULT_FPS
+            if milliseconds / 1000 > max_seconds + 1e-6:
+                raise ImageInputError(f"{name} lasts more than {max_seconds:g} s (the limit is {max_seconds:g} s): "
+                                      "trim it first.")
+            if index in keep:
+                frames.append(_fitted(image, max_side))
+    return frames, 1000 * header.frames / max(milliseconds, 1), header.frames
+
+
+def _video_frames(path: Path, header: ClipHeader, max_frames: int, max_side: int | None,
+                  name: str) -> tuple[list[Image.Image], float, int]:
+    """The sampled frames of a video and its frame rate: ffmpeg picks them (its fps filter) and downscales them (scale), so Python
+    only ever holds the frames that will be styled, at the size they will be styled at."""
+    import imageio_ffmpeg
+
+    rate = header.frames / header.seconds if header.seconds else DEFAULT_FPS
+    filters = []
+    if header.frames > max_frames and header.seconds:
+        filters.append(f"fps={max_frames / header.seconds:.6f}")
+    if max_side and max(header.width, header.height) > max_side:
+        ratio = max_side / max(header.width, header.height)
+        filters.append(f"scale={max(2, round(header.width * ratio))}:{max(2, round(header.height * ratio))}")
+    reader = imageio_ffmpeg.read_frames(str(path), output_params=["-vf", ",".join(filters)] if filters else None)
+    frames = []
     try:
-        reader = imageio.get_reader(str(path), format="FFMPEG")
-    except Exception:  # imageio raises several kinds for a file ffmpeg cannot open
-        raise _not_a_clip(path.name) from None
-    with reader:
-        meta = reader.get_meta_data()
-        fps = float(meta.get("fps") or DEFAULT_FPS)
-        duration = float(meta.get("duration") or 0)
-        if duration > max_seconds:
-            raise ImageInputError(f"The clip lasts {duration:.1f} s; the limit is {max_seconds:g} s: trim it first.")
-        frames = []
-        try:
-            for index, array in enumerate(reader):
-                if index == 0:
-                    check_pixel_count(Image.fromarray(array))
-                frames.append(Image.fromarray(array).convert("RGB"))
-                if len(frames) / fps > max_seconds:
-                    break
-        except (RuntimeError, OSError, IndexError):
-            if not frames:
-                raise _not_a_clip(path.name) from None
-    return frames, fps
+        meta = next(reader)
+        width, height = meta["size"]
+        for data in reader:
+            frames.append(Image.fromarray(np.frombuffer(data, np.uint8).reshape(height, width, 3)))
+            if len(frames) >= max_frames:
+                break
+    except (RuntimeError, OSError, StopIteration, ValueError):
+        if not frames:
+            raise _not_a_clip(name) from None
+    finally:
+        reader.close()
+    return frames, rate, header.frames
 
 
 def read_clip(source, *, max_frames: int = MAX_FRAMES, max_seconds: float = MAX_SECONDS, fps: float | None = None,
-              name: str = "The clip") -> Clip:
+              max_side: int | None = None, max_pixels: int = MAX_DECODED_PIXELS, name: str = "The clip") -> Clip:
     """Frames of a GIF or video file, a list of frames (PIL images or arrays) or an array (frames, height, width,
-    channels). More than `max_frames` are sampled evenly, with a note; more than `max_seconds` are refused."""
+    channels). More than `max_frames` are sampled evenly, with a note; more than `max_seconds` are refused.
+
+    A file is bounded by its header before anything is decoded: more than `max_pixels` decoded pixels in all
+    (canvas × frames) is refused with a message. Only the sampled frames are kept, each downscaled to `max_side`
+    as it is decoded, so memory holds at most `max_frames` frames of the styled size whatever the file says."""
     if source is None:
         raise ImageInputError("No clip was given: upload an MP4, WebM or animated GIF.")
+    notes = []
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise ImageInputError(f"Clip file not found: {path.name}")
-        frames, rate = _frames_of_file(path, max_seconds)
         name = path.name
+        header = probe_clip(path, name)
+        if header.decoded_pixels > max_pixels:
+            raise _too_many_pixels(name, header, max_pixels)
+        if header.seconds > max_seconds + 1e-6:
+            raise ImageInputError(f"The clip lasts {header.seconds:.1f} s; the limit is {max_seconds:g} s: "
+                                  "trim it first.")
+        if header.frames < 2:
+            raise ImageInputError(f"{name} has a single frame: style it as an image.")
+        read = _gif_frames if header.kind == "gif" else None
+        frames, rate, total = (read(path, header, max_frames, max_seconds, max_side, name) if read
+                               else _video_frames(path, header, max_frames, max_side, name))
     else:
         if isinstance(source, np.ndarray) and source.ndim != 4:
             raise ImageInputError(f"An array of shape {source.shape} is not a clip: expected (frames, height, width, 3).")
-        frames = [load_image(frame, max_side=10**6, min_side=1, name="frame").image for frame in source]
-        rate = DEFAULT_FPS
-    rate = float(fps or rate)
-    if len(frames) / rate > max_seconds + 1e-6:
-        raise ImageInputError(f"{name} lasts at least {len(frames) / rate:.1f} s; the limit is {max_seconds:g} s: "
+        all_frames = list(source)
+        total, rate = len(all_frames), float(fps or DEFAULT_FPS)
+        frames = [_fitted(load_image(all_frames[i], max_side=10**6, min_side=1, name="frame").image, max_side)
+                  for i in _sampled(total, max_frames)] if all_frames else []
+    # `rate`: the clip's own frame rate; the styled frames' rate is lower when some were left out
+    if total / rate > max_seconds + 1e-6:
+        raise ImageInputError(f"{name} lasts at least {total / rate:.1f} s; the limit is {max_seconds:g} s: "
                               "trim it first.")
     if not frames:
         raise ImageInputError(f"{name} has no frames.")
     if len(frames) == 1:
         raise ImageInputError(f"{name} has a single frame: style it as an image.")
-    notes = []
-    if len(frames) > max_frames:
-        keep = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
-        notes.append(f"{name} has {len(frames)} frames; {max_frames} of them, evenly spaced, are styled "
-                     f"({rate * max_frames / len(frames):.1f} frames per second instead of {rate:.3g})")
-        rate = rate * max_frames / len(frames)
-        frames = [frames[i] for i in keep]
+    styled_rate = rate * len(frames) / total
+    if total > len(frames):
+        notes.append(f"{name} has {total} frames; {len(frames)} of them, evenly spaced, are styled "
+                     f"({styled_rate:.1f} frames per second instead of {rate:.3g})")
     if len({frame.size for frame in frames}) > 1:
         raise ImageInputError(f"The frames of {name} differ in size.")
-    return Clip(frames=frames, fps=rate, notes=notes)
+    return Clip(frames=frames, fps=styled_rate, notes=notes)
 
 
 def still_weights(previous: Image.Image, frame: Image.Image) -> np.ndarray:
@@ -179,7 +283,7 @@ def style_video(
         raise ValueError("temporal_weight must be a finite number ≥ 0")
     if masks is not None:
         raise ValueError("Masks are painted on one image; a clip is styled without them.")
-    clip = read_clip(source, max_frames=max_frames, fps=fps)
+    clip = read_clip(source, max_frames=max_frames, fps=fps, max_side=settings.image_size)
     frame_iterations = max(10, settings.iterations // 2) if frame_iterations is None else int(frame_iterations)
     if frame_iterations < 1:
         raise ValueError("iterations must be at least 1")
@@ -224,6 +328,6 @@ def flicker(frames: list[Image.Image], inputs: list[Image.Image], still_below: f
 
 
 __all__ = [
-    "Clip", "VideoProgress", "VideoStyleResult", "read_clip", "still_weights", "style_video", "flicker",
+    "Clip", "ClipHeader", "probe_clip", "MAX_DECODED_PIXELS", "VideoProgress", "VideoStyleResult", "read_clip", "still_weights", "style_video", "flicker",
     "MAX_FRAMES", "MAX_SECONDS", "DEFAULT_TEMPORAL_WEIGHT", "STILL_DIFFERENCE",
 ]
