@@ -21,6 +21,8 @@ from genmods.vision.backbones import SUPPORTED_BACKBONES
 
 examples = example_files()
 IMAGE_JOBS = dict(concurrency_id="images", concurrency_limit=1)  # one GPU: image jobs take turns
+# a small result fills its box (scaled, aspect kept) instead of sitting at its natural size in a corner of it
+CSS = "#style-result img, #dream-result img, #clip-frame img {width: 100%; height: 100%; object-fit: contain;}"
 
 
 def seed_input() -> gr.Number:
@@ -48,6 +50,15 @@ def on_run(button, info, starting: str = "⏳ Starting…"):
     click, which left the page waiting for a run that never started."""
     return button.click(lambda: starting, None, info, api_visibility="private", queue=False,
                         trigger_mode="always_last")
+
+def run_job(button, info, starting: str, fn, **event):
+    """An image job's button: `starting` at once (`on_run`), then the job; if the job fails (a bad input, an error),
+    the info panel says so instead of keeping the starting line, and the error's own message is in the toast."""
+    job = on_run(button, info, starting).then(fn, **event)
+    job.failure(lambda: "⚠️ Nothing was made: the message in the corner says why.", None, info,
+                api_visibility="private", queue=False)
+    return job
+
 
 with gr.Blocks(title="genmods — generative deep learning studio") as demo:
     gr.Markdown(
@@ -89,10 +100,12 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                label="Walk along the middle text: the distribution each character was "
                                                      "drawn from (opens where the model was first unsure)")
                 next_char_line = gr.Markdown(elem_id="next-char-line")
+                # the heading is the chart's own title, not the component's label: Gradio does not count a shown
+                # label in the chart's height, which clipped the colour legend to its title
                 next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", sort="-y",
-                                             y_lim=[0, 1], height=260, elem_id="next-char-plot",
-                                             label="Next character, reweighted at each temperature",
-                                             x_title="the 12 most likely next characters (␣ space, ⏎ new line)")
+                                             y_lim=[0, 1], height=280, elem_id="next-char-plot", show_label=False,
+                                             title="Next character, reweighted at each temperature",
+                                             x_title="12 most likely (␣ space, ⏎ new line)")
             walk = gr.State()
 
             text_event = on_run(generate_button, text_info, "").then(
@@ -179,20 +192,20 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300,
                                            elem_id="dream-zoom")
 
-            on_run(dream_button, dream_info, "⏳ Loading the network…").then(
+            run_job(dream_button, dream_info, "⏳ Loading the network…",
                 gpu(studio.dream, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                         tile_size, guide_image, dream_seed, dream_side, layer_balance, dream_gradient],
                 outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
-            on_run(compare_button, dream_info, "⏳ Loading the networks…").then(
+            run_job(compare_button, dream_info, "⏳ Loading the networks…",
                 gpu(studio.compare_layers, duration=300),
                 inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side,
                         dream_gradient],
                 outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_progress,
                 **IMAGE_JOBS,
             )
-            on_run(zoom_button, dream_info, "⏳ Dreaming the first frame…").then(
+            run_job(zoom_button, dream_info, "⏳ Dreaming the first frame…",
                 gpu(studio.zoom_animation, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, zoom_octaves,
                         zoom_iterations, step, dream_seed, zoom_side, dream_gradient],
@@ -202,11 +215,13 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             gr.on([demo.load, dream_image.change, backbone.change, octaves.change, octave_scale.change, iterations.change,
                    dream_side.change, preset.change], studio.estimate_dream,
                   inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side, preset],
-                  outputs=dream_estimate, api_name="estimate_dream", concurrency_limit=None, show_progress="hidden")
+                  outputs=dream_estimate, api_name="estimate_dream", concurrency_limit=None, show_progress="hidden",
+                  preprocess=False)
             gr.on([demo.load, dream_image.change, backbone.change, preset.change, zoom_frames.change, zoom_octaves.change,
                    zoom_iterations.change, zoom_side.change], studio.estimate_zoom,
                   inputs=[dream_image, backbone, preset, zoom_frames, zoom_octaves, zoom_iterations, zoom_side],
-                  outputs=zoom_estimate, api_name="estimate_zoom", concurrency_limit=None, show_progress="hidden")
+                  outputs=zoom_estimate, api_name="estimate_zoom", concurrency_limit=None, show_progress="hidden",
+                  preprocess=False)
 
         with gr.Tab("Style transfer", id="style") as style_tab:
             gr.Markdown(
@@ -269,7 +284,9 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         gr.DeepLinkButton()
                     style_estimate = gr.Markdown(elem_id="style-estimate")
                     loss_plot = gr.LinePlot(x="step", y="log10 weighted loss", color="term", height=260,
-                                            label="Weighted losses (log₁₀) per step", elem_id="style-loss")
+                                            x_axis_format="d",  # steps are whole numbers, also when there are few
+                                            title="Weighted losses (log₁₀) per step", show_label=False,
+                                            elem_id="style-loss")
 
             with gr.Accordion("Style a moving image: an animated GIF or a few seconds of MP4 / WebM", open=False):
                 gr.Markdown("Each frame starts from the previous styled frame, and a temporal term keeps it where the "
@@ -311,15 +328,15 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                             style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale,
                             pooling, style_seed, mask_editor, outside]
             style_outputs = [style_output, loss_plot, style_info, last_run]
-            on_run(style_button, style_info, "⏳ Preparing the style targets…").then(
+            run_job(style_button, style_info, "⏳ Preparing the style targets…",
                 gpu(studio.stylize, duration=300), inputs=style_inputs, outputs=style_outputs,
                 api_name="style_transfer", show_progress_on=style_progress, **IMAGE_JOBS,
             )
-            on_run(continue_button, style_info, "⏳ Preparing the style targets…").then(
+            run_job(continue_button, style_info, "⏳ Preparing the style targets…",
                 gpu(studio.continue_style, duration=300), inputs=[*style_inputs, last_run], outputs=style_outputs,
                 api_name="continue_style", show_progress_on=style_progress, **IMAGE_JOBS,
             )
-            on_run(clip_button, clip_info, "⏳ Reading the clip…").then(
+            run_job(clip_button, clip_info, "⏳ Reading the clip…",
                 gpu(studio.stylize_clip, duration=600),
                 inputs=[clip_input, style_image, style_strength, tv_weight, clip_iterations, clip_size, optimizer,
                         preserve_color, style_scale, pooling, style_seed, clip_frames, temporal_weight],
@@ -329,11 +346,13 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             wire_stop(stop_style, "style")
             wire_stop(stop_clip, "style")
             # the mask is brushed on the content image: another content image starts a clean canvas
-            content_image.change(studio.mask_canvas, [content_image, mask_editor], mask_editor, api_visibility="private")
+            # (these listeners take the raw upload, preprocess=False: a bad file is reported once, by its check)
+            content_image.change(studio.mask_canvas, [content_image, mask_editor], mask_editor, api_visibility="private",
+                                 preprocess=False)
             gr.on([demo.load, content_image.change, output_size.change, style_iterations.change, optimizer.change,
                    multi_scale.change], studio.estimate_style,
                   inputs=[content_image, output_size, style_iterations, optimizer, multi_scale], outputs=style_estimate,
-                  api_name="estimate_style", concurrency_limit=None, show_progress="hidden")
+                  api_name="estimate_style", concurrency_limit=None, show_progress="hidden", preprocess=False)
             gr.on([demo.load, clip_input.change, clip_size.change, clip_iterations.change, optimizer.change,
                    clip_frames.change], studio.estimate_clip,
                   inputs=[clip_input, clip_size, clip_iterations, optimizer, clip_frames], outputs=clip_estimate,
@@ -356,4 +375,4 @@ if __name__ == "__main__":
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     studio.measure_devices()  # one timed evaluation per default backbone, for the time estimates
-    demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS)
+    demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS, css=CSS)

@@ -223,6 +223,28 @@ def brush(page, canvas, start, end, steps=12):
     page.mouse.up()
 
 
+def test_stop_then_change_a_setting_then_paint_runs_the_new_paint(page):
+    """The sequence a visitor reported: example 1, 60 iterations at 192 px, Stop while it runs, Iterations 5,
+    Paint — the new run must start and finish."""
+    page.get_by_role("tab", name="Style transfer").click()
+    panel = visible_panel(page)
+    panel.get_by_text("Examples").locator("xpath=..").locator("tbody tr").first.click()
+    set_number(page, "Iterations", 60)
+    set_number(page, "Output size (px)", 192)
+    page.get_by_role("button", name="Paint", exact=True).click()
+    page.locator("#style-progress", has_text=" · step").wait_for()
+    page.wait_for_timeout(2000)
+    panel.get_by_role("button", name="Stop").click()
+    page.locator("#style-info", has_text="Stopped after").wait_for()
+    set_number(page, "Iterations", 5)
+    page.get_by_role("tab", name="DeepDream").click()  # wander off and come back, as a visitor does
+    page.get_by_role("tab", name="Style transfer").click()
+    page.get_by_role("button", name="Paint", exact=True).click()
+    page.locator("#style-info", has_text="Weighted losses at the end").wait_for(timeout=60_000)
+    assert "Stopped after" not in text_of(page, "style-info")
+    page.screenshot(path=ARTIFACTS / "style-stop-change-paint.png", full_page=True)
+
+
 def test_style_by_a_brushed_region_then_continue(page, pictures):
     page.get_by_role("tab", name="Style transfer").click()
     panel = visible_panel(page)

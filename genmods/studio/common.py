@@ -154,10 +154,18 @@ def check_upload(payload):
     return path  # sent back, so the input is part of the session's state and a shared link reopens it
 
 
+def upload_path(value) -> str | None:
+    """The file path of an image input's value: a path, or Gradio's raw upload payload (events that skip
+    preprocessing get that, so a bad upload is reported once, by `check_upload`, not again by each listener)."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return getattr(value, "path", value)
+
+
 def _longer_side(image, default: int) -> int:
     """The longer side of an input image (from its header), `default` when there is none yet."""
     try:
-        with Image.open(image) as opened:
+        with Image.open(upload_path(image)) as opened:
             return max(opened.size)
     except Exception:  # no image yet, or one the run itself will refuse with a message
         return default
@@ -166,7 +174,7 @@ def _longer_side(image, default: int) -> int:
 def _aspect(image) -> float:
     """height / width of an input image (from its header), 0.75 when there is none yet."""
     try:
-        with Image.open(image) as opened:
+        with Image.open(upload_path(image)) as opened:
             return opened.height / opened.width
     except Exception:  # no image yet, or one the run itself will refuse with a message
         return 0.75

@@ -20,7 +20,7 @@ from ..vision.images import ImageInputError, check_pixel_count, load_image, save
 from . import estimate
 from .common import (
     MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed, _stopped_line,
-    _stream_job, _user_error,
+    _stream_job, _user_error, upload_path,
 )
 from .defaults import DEFAULTS, clip_frame_iterations
 from .plots import loss_table
@@ -78,17 +78,24 @@ def mask_canvas(content_image, editor_value):
     """The mask editor for a content image: that image as the background, nothing brushed yet — unless the
     editor already shows the same picture (the same file uploaded again, or its upload check echoing it back),
     whose strokes are kept."""
+    content_image = upload_path(content_image)
     if content_image is None:
         return None
-    background = (editor_value or {}).get("background")
+    background = upload_path((editor_value or {}).get("background"))
     try:
         with Image.open(content_image) as new:
-            if background is not None and new.size == background.size and np.array_equal(
-                    np.asarray(new.convert("RGB")), np.asarray(background.convert("RGB"))):
+            if background is not None and _same_picture(new, background):
                 return gr.skip()
     except (OSError, ValueError):  # not an image: the upload check says so; the canvas stays as it is
         return gr.skip()
     return {"background": content_image, "layers": [], "composite": content_image}
+
+
+def _same_picture(image: Image.Image, other) -> bool:
+    """Whether `other` (a PIL image or a path) holds the same pixels as `image`."""
+    with (other if isinstance(other, Image.Image) else Image.open(other)) as opened:
+        return image.size == opened.size and np.array_equal(np.asarray(image.convert("RGB")),
+                                                            np.asarray(opened.convert("RGB")))
 
 
 def _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside):
@@ -146,9 +153,13 @@ def estimate_style(content_image=None, image_size=DEFAULTS.style_size, iteration
 
 
 def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, init, progress, request, history,
-               prefix=""):
+               prefix="", seed: int | None = None):
     """Runs style_transfer streaming; yields (image, losses table, info, last run) — the last run is what
-    Continue starts from: the StyleResult (with the optimiser's state), or the image a stopped run reached."""
+    Continue starts from: the StyleResult (with the optimiser's state), or the image a stopped run reached, and the
+    seed of the run that started it all (`seed`: a continued run's; it draws nothing new itself)."""
+    seed = settings.seed if seed is None else seed
+    seed_text = f"seed {seed}" + (" (of the run continued: continuing draws no new noise)" if init is not None
+                                  and not isinstance(init, str) else "")
     expected = estimate.style_estimate(settings, _aspect(content_image))
 
     def job(callback):
@@ -169,8 +180,8 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
         if kind == "preview":
             yield value, plot(), prefix + _running_line("Painting", expected, left), gr.skip()
         elif value.stopped:
-            yield (value.image, plot(), _stopped_line(value) + f"\n\nSeed {settings.seed}.",
-                   None if value.image is None else {"image": value.image})
+            yield (value.image, plot(), _stopped_line(value) + f"\n\n{seed_text[0].upper()}{seed_text[1:]}.",
+                   None if value.image is None else {"image": value.image, "seed": seed})
         else:
             result = value.result
             took = time.monotonic() - started
@@ -178,12 +189,12 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
             extra = [f"Weighted losses at the start: {_loss_line(result.start)}",
                      f"Weighted losses at the end: {_loss_line(result.final)}",
                      f"Style strength β/α = {settings.style_weight:.3g}, TV weight {settings.tv_weight:g}; "
-                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; seed {settings.seed}",
+                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; {seed_text}",
                      f"Estimated {expected.describe()} before starting; took {estimate.duration(took)}"]
             if masks is not None:
                 extra.insert(0, "Styled by region: " + ("each style in its own region" if len(masks) > 1
                                                         else "the painted region; the rest keeps the content"))
-            yield result.image, plot(), prefix + _image_info(result, extra), {"result": result}
+            yield result.image, plot(), prefix + _image_info(result, extra), {"result": result, "seed": seed}
 
 
 def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5,
@@ -232,7 +243,7 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
     prefix = (f"Continued for {settings.iterations} more iterations from the last result"
               f"{' (with the optimiser’s state)' if carried else ''}.\n\n")
     yield from _run_style(content_image, styles, settings, blend=blend, masks=masks, init=previous, progress=progress,
-                          request=request, history=history, prefix=prefix)
+                          request=request, history=history, prefix=prefix, seed=last_run.get("seed"))
 
 
 @lru_cache(maxsize=16)
