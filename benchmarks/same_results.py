@@ -19,10 +19,10 @@ import skimage.data
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _path  # noqa: F401,I001  (the repository on sys.path)
 
-from genmods.dream import deep_dream  # noqa: E402
-from genmods.style import style_transfer, style_video  # noqa: E402
+from genmods.dream import deep_dream
+from genmods.style import style_transfer, style_video
 
 
 def digest(image: Image.Image) -> str:

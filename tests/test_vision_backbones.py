@@ -151,3 +151,28 @@ def test_a_weights_file_must_hold_the_whole_backbone(tmp_path):
     save_file({k: v for k, v in state.items() if k.startswith("features.")}, tmp_path / "features.safetensors")
     loaded, info = backbones.load_backbone("vgg16", weights_file=str(tmp_path / "features.safetensors"))
     assert info.pretrained and torch.equal(loaded.features[28].weight, state["features.28.weight"])
+
+
+def test_one_backbones_slow_download_does_not_hold_up_another(hub, monkeypatch):
+    import threading
+    import time
+
+    hub.down = False
+    slow_started, release = threading.Event(), threading.Event()
+    create = backbones.timm.create_model
+
+    def create_model(name, pretrained=False, **kwargs):
+        if pretrained and name == "vgg16":  # this download hangs until released
+            slow_started.set()
+            release.wait(10)
+        return create(name, pretrained=pretrained, **kwargs)
+
+    monkeypatch.setattr(backbones.timm, "create_model", create_model)
+    loading = threading.Thread(target=backbones.load_backbone, args=("vgg16",))
+    loading.start()
+    assert slow_started.wait(5)
+    started = time.monotonic()
+    _, info = backbones.load_backbone("resnet50")  # another backbone, while vgg16 is still downloading
+    assert info.pretrained and time.monotonic() - started < 5
+    release.set()
+    loading.join()
