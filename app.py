@@ -310,7 +310,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                              "it starts from the previous styled frame")
                         with gr.Row():
                             clip_button = gr.Button("Style the clip", variant="primary")
-                            stop_clip = gr.Button("Stop")
+                            stop_clip = gr.Button("Stop", elem_id="style-clip-stop")
                         clip_estimate = gr.Markdown(elem_id="clip-estimate")
                     with gr.Column():
                         # the progress and the info next to the frame that streams, above the files that come last

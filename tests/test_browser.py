@@ -135,6 +135,12 @@ def test_text_stop_keeps_what_was_written(page):
     page.get_by_text("Stopped after").wait_for()
     written = len(page.locator("#text-out-low textarea").input_value())
     assert 20 <= written < 2000 and f"Stopped after {written} of 2000 characters" in text_of(page, "text-info")
+    # Stop, change a setting, run again: the new run starts and finishes
+    set_number(page, "Characters to generate", 40)
+    page.get_by_role("button", name="Generate").click()
+    # the new run's info line (the seed it used) replaces the stopped run's
+    page.wait_for_function("() => { const info = document.querySelector('#text-info').innerText;"
+                           " return info.includes('Seed') && !info.includes('Stopped after'); }", timeout=60_000)
 
 
 def test_a_non_image_upload_is_refused_at_once(page, pictures):
@@ -319,3 +325,13 @@ def test_a_clip_is_styled_in_the_browser_with_its_frames_streaming(page, picture
     page.locator("#clip-video video").wait_for()
     page.locator('#clip-gif a[download="styled.gif"]').wait_for()
     page.screenshot(path=ARTIFACTS / "style-clip.png", full_page=True)
+    # Stop the clip, change a setting, style it again: the new run finishes
+    set_number(page, "Frames (at most)", 24)
+    page.get_by_role("button", name="Style the clip", exact=True).click()
+    page.locator("#clip-progress", has_text="frame").wait_for()
+    page.locator("#style-clip-stop").click()
+    page.locator("#clip-info", has_text="Stopped after").wait_for()
+    set_number(page, "Frames (at most)", 3)
+    page.get_by_role("button", name="Style the clip", exact=True).click()
+    page.locator("#clip-info", has_text="3 frames at").wait_for(timeout=60_000)
+    assert "Stopped after" not in text_of(page, "clip-info")
