@@ -102,10 +102,10 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                 next_char_line = gr.Markdown(elem_id="next-char-line")
                 # the heading is the chart's own title, not the component's label: Gradio does not count a shown
                 # label in the chart's height, which clipped the colour legend to its title
-                next_char_plot = gr.LinePlot(x="character", y="probability", color="temperature", sort="-y",
-                                             y_lim=[0, 1], height=280, elem_id="next-char-plot", show_label=False,
-                                             title="Next character, reweighted at each temperature",
-                                             x_title="12 most likely (␣ space, ⏎ new line)")
+                next_char_plot = gr.BarPlot(x="bar", y="probability", color="temperature", y_lim=[0, 1], height=280,
+                                            elem_id="next-char-plot", show_label=False,
+                                            title="Next character, reweighted at each temperature",
+                                            x_title="likeliest first (␣ space, ⏎ new line)")
             walk = gr.State()
 
             text_event = on_run(generate_button, text_info, "").then(

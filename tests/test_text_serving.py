@@ -138,3 +138,16 @@ def test_a_user_error_is_one_log_line_not_a_traceback(caplog):
     assert raised.value.print_exception is False  # Gradio prints no traceback for it
     assert [r.getMessage() for r in caplog.records if r.name == "genmods.studio"] == [
         "refused: The conditioning text is empty: type a few words for the model to continue."]
+
+
+def test_the_next_character_bars_sort_into_groups_in_order_of_probability():
+    *_, walk = list(studio.generate_text("the jubilation reached its climax when kant", length=30, seed=3))[-1]
+    _, _, table = studio.next_character_at(walk, 10)
+    # the bar plot sorts its x values as strings: that order must be rank by rank, each rank's temperatures in order
+    ordered = table.sort_values("bar", key=lambda column: column.map(str))
+    ranks = [bar.count("\ufeff") for bar in ordered["bar"]]
+    assert ranks == sorted(ranks) and len(set(table["bar"])) == len(table) == 36
+    at_one = ordered[ordered["temperature"] == "T = 1.0"]["probability"].tolist()
+    assert at_one == sorted(at_one, reverse=True)
+    assert [bar.strip("\ufeff\u2009") for bar in ordered["bar"]] == ordered["character"].tolist()
+    assert ordered["temperature"].tolist()[:3] == ["T = 0.2", "T = 0.5", "T = 1.0"]

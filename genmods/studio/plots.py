@@ -1,5 +1,5 @@
-"""The tables behind the app's two plots (native Gradio line plots, drawn by the browser): the reweighted
-next-character distribution, and the loss curve of style transfer."""
+"""The tables behind the app's two plots (native Gradio plots, drawn by the browser): the reweighted
+next-character distribution (grouped bars), and the loss curve of style transfer (lines)."""
 
 import math
 
@@ -12,19 +12,25 @@ VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥"}
 
 
 def next_character_table(probs: torch.Tensor, tokenizer, temperatures, top: int = 12) -> pd.DataFrame:
-    """The `top` most likely next characters and their probability reweighted at each temperature, for a
-    line plot with one line per temperature: the lower T, the steeper the line. Reweighting keeps the
-    order of the characters at every T, so a plot sorted by probability ("-y") shows them in order of p.
+    """The `top` most likely next characters and their probability reweighted at each temperature, for a bar
+    plot with a group of bars per character, one bar per temperature: the lower T, the taller the first bars.
+
+    Columns: character, probability, temperature, and `bar`, the bar's place on the x axis. Gradio's bar plot
+    stacks the bars of one x value and sorts x values alphabetically, so each bar gets its own x value that
+    looks like its character: the character's rank as zero-width U+FEFF characters in front (they sort after
+    every character the model knows, so the groups stay in order of p) and the temperature's index as thin
+    spaces behind (so a group's bars stay in the order of the temperatures).
 
     Drawn by the browser (a native Gradio plot) from this small table: a matplotlib figure costs ~0.4 s
     of server CPU per request, more than generating the text."""
     order = torch.argsort(probs, descending=True)[:top]
     labels = [VISIBLE.get(c, c) for c in tokenizer.convert_ids_to_tokens(order.tolist())]
     rows = []
-    for temperature in temperatures:
+    for index, temperature in enumerate(temperatures):
         reweighted = reweight_distribution(probs, float(temperature))[order].tolist()
-        rows += [{"character": label, "probability": round(p, 5), "temperature": temperature_label(temperature)}
-                 for label, p in zip(labels, reweighted)]
+        rows += [{"character": label, "probability": round(p, 5), "temperature": temperature_label(temperature),
+                  "bar": "\ufeff" * rank + label + "\u2009" * index}
+                 for rank, (label, p) in enumerate(zip(labels, reweighted))]
     return pd.DataFrame(rows)
 
 
