@@ -19,6 +19,15 @@ def photo():
     return Image.fromarray(skimage.data.chelsea()).resize((192, 128))
 
 
+@pytest.fixture
+def fresh_measurements():
+    """Time the evaluations now, under the same conditions as the job (an earlier test may have timed them while
+    a server was busy beside it)."""
+    estimate._measure.cache_clear()
+    yield
+    estimate._measure.cache_clear()
+
+
 def _best_of_two(run) -> float:
     """The job's time, the faster of two runs (the first also warms caches a visitor's job finds warm)."""
     times = []
@@ -29,14 +38,14 @@ def _best_of_two(run) -> float:
     return min(times)
 
 
-def test_a_dream_estimate_is_within_30_percent_of_the_time_it_takes(photo):
+def test_a_dream_estimate_is_within_30_percent_of_the_time_it_takes(photo, fresh_measurements):
     settings = DreamSettings(pretrained=False, octaves=2, iterations=15, max_side=192)
     expected = estimate.dream_estimate(settings, 192, photo.height / photo.width).measured
     actual = _best_of_two(lambda: deep_dream(photo, settings))
     assert 0.7 * expected <= actual <= 1.3 * expected, (expected, actual)
 
 
-def test_a_style_estimate_is_within_30_percent_of_the_time_it_takes(photo):
+def test_a_style_estimate_is_within_30_percent_of_the_time_it_takes(photo, fresh_measurements):
     settings = StyleSettings(pretrained=False, image_size=128, iterations=20, multi_scale=2)
     expected = estimate.style_estimate(settings, photo.height / photo.width).measured
     actual = _best_of_two(lambda: style_transfer(photo, photo, settings))
