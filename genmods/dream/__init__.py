@@ -1,6 +1,7 @@
 """DeepDream: gradient ascent on an image to maximise the activations of whole layers of a convnet.
 
-    result = deep_dream(image)                       # the lecture's Keras recipe on InceptionV3
+    result = deep_dream(image)                       # the lecture's layers on InceptionV3, smoothed gradient
+    result = deep_dream(image, DreamSettings.keras_recipe())   # the lecture's Keras recipe exactly
     result.image.save("dream.png")
 
 The image is processed at successive octaves, each `octave_scale` (1.4) times larger than the one
@@ -10,7 +11,10 @@ and run gradient ascent. Lower layers give geometric patterns, higher layers obj
 Units: the ascent works on pixels in [0, 1] (the backbone normalises inside), the gradient is divided
 by its mean absolute value, and `step` is the mean change per pixel per step in Keras' [-1, 1] units,
 so the default 0.01 moves pixels by 1.27 grey levels on average on every backbone, as the lecture's
-Keras recipe does on InceptionV3. docs/calibration.md converts every default from the references.
+Keras recipe does on InceptionV3. By default the gradient is smoothed first (Laplacian bands equalised, colours
+decorrelated, pixels slowed near black and white: no rainbow confetti on a trained network) and the shallow presets
+take a smaller step; docs/calibration.md converts every default from the references and shows both on a trained
+InceptionV3.
 """
 
 import math
