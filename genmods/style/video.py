@@ -166,8 +166,8 @@ def _gif_frames(path: Path, header: ClipHeader, max_frames: int, max_seconds: fl
 
 def _video_frames(path: Path, header: ClipHeader, max_frames: int, max_side: int | None,
                   name: str) -> tuple[list[Image.Image], float, int]:
-    """The sampled frames of a video and its frame rate: ffmpeg picks them (its fps filter) and downscales them (scale), so Python
-    only ever holds the frames that will be styled, at the size they will be styled at."""
+    """The sampled frames of a video and its frame rate: ffmpeg picks them (its fps filter) and downscales them
+    (scale), so Python only ever holds the frames that will be styled, at the size they will be styled at."""
     import imageio_ffmpeg
 
     rate = header.frames / header.seconds if header.seconds else DEFAULT_FPS
@@ -218,9 +218,11 @@ def read_clip(source, *, max_frames: int = MAX_FRAMES, max_seconds: float = MAX_
                                   "trim it first.")
         if header.frames < 2:
             raise ImageInputError(f"{name} has a single frame: style it as an image.")
-        read = _gif_frames if header.kind == "gif" else None
-        frames, rate, total = (read(path, header, max_frames, max_seconds, max_side, name) if read
-                               else _video_frames(path, header, max_frames, max_side, name))
+        if header.kind == "gif":
+            frames, rate, total = _gif_frames(path, header, max_frames, max_seconds, max_side, name)
+        else:
+            frames, rate, total = _video_frames(path, header, max_frames, max_side, name)
+        rate = float(fps or rate)
     else:
         if isinstance(source, np.ndarray) and source.ndim != 4:
             raise ImageInputError(f"An array of shape {source.shape} is not a clip: expected (frames, height, width, 3).")

@@ -20,7 +20,7 @@ import math
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -141,9 +141,7 @@ def backbone_tensor_names(name: str, model: nn.Module) -> list[str]:
 
 def _grouped(keys: list[str], limit: int = 4) -> str:
     """'Mixed_7b (40 tensors), Mixed_7c (40 tensors)': missing tensors by their top-level module."""
-    counts: dict[str, int] = {}
-    for key in keys:
-        counts[key.split(".")[0]] = counts.get(key.split(".")[0], 0) + 1
+    counts = Counter(key.split(".")[0] for key in keys)  # in the order the modules come
     parts = [f"{module} ({count} tensor{'s' if count > 1 else ''})" for module, count in list(counts.items())[:limit]]
     more = len(counts) - limit
     return ", ".join(parts) + (f" and {more} more module{'s' if more > 1 else ''}" if more > 0 else "")
