@@ -176,3 +176,26 @@ def test_one_backbones_slow_download_does_not_hold_up_another(hub, monkeypatch):
     assert info.pretrained and time.monotonic() - started < 5
     release.set()
     loading.join()
+
+
+@pytest.mark.parametrize("name, nodes", [("inception_v3", ("Mixed_5b", "Mixed_6a")), ("resnet50", ("layer1", "layer2"))])
+def test_folding_the_batch_norms_changes_no_activation(name, nodes):
+    import torch
+    from timm.layers import create_feature_extractor
+
+    model = timm.create_model(name, pretrained=False).eval()
+    with torch.no_grad():  # statistics a trained network could have, so the fold has something to fold
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5), module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5), module.bias.uniform_(-0.2, 0.2)
+    return_nodes = {node: node for node in nodes}
+    plain = create_feature_extractor(model, return_nodes=return_nodes).eval()
+    folded = backbones.fold_batch_norms(create_feature_extractor(model, return_nodes=return_nodes).eval())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) > 10  # the backbone itself is untouched
+    x = torch.rand(1, 3, 160, 160)
+    with torch.no_grad():
+        expected, got = plain(x), folded(x)
+    for node in nodes:
+        assert torch.allclose(got[node], expected[node], rtol=1e-4, atol=1e-4 * expected[node].abs().max().item())
