@@ -89,11 +89,13 @@ def _describe_dream(report):
 
 
 def _growth_line(result) -> str:
-    """What the ascent did, in words a visitor can read: how much the layers' activation grew."""
-    first, last = result.losses[0][:1], result.losses[-1][-1:]
-    if not first or not last or first[0] <= 0:
-        return "The layers' activation was not measured (no ascent step ran)."
-    return (f"The chosen layers' activation grew {last[0] / first[0]:.1f}× from the first step to the last "
+    """What the ascent did, in words a visitor can read: how much the objective (the layers' activation) grew
+    during the last octave. Within one octave the objective's scale is fixed (a relative layer balance rescales it
+    at each octave's start), so the ratio means the same for every preset."""
+    last = result.losses[-1] if result.losses else []
+    if len(last) < 2 or last[0] <= 0:
+        return "The layers' activation was not measured (fewer than two ascent steps)."
+    return (f"The chosen layers' activation grew {last[-1] / last[0]:.1f}× over the last octave "
             "(the objective the ascent maximises).")
 
 

@@ -15,7 +15,7 @@ from ..style import (
     DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, StyleSettings, style_transfer, style_video,
 )
 from ..style.transfer import OPTIMIZERS
-from ..style.video import MAX_DECODED_PIXELS, MAX_FRAMES, probe_clip, read_clip
+from ..style.video import MAX_FRAMES, checked_header, read_clip
 from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation
 from . import estimate
 from .common import (
@@ -249,10 +249,8 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
 @lru_cache(maxsize=16)
 def _clip_shape(path: str, max_frames: int) -> tuple[int, float]:
     """(frames styled, height / width) of an uploaded clip, from its header alone: this runs on every slider move,
-    outside the queue, so it decodes nothing (and a clip over the pixel limit is refused here already)."""
-    header = probe_clip(path)
-    if header.decoded_pixels > MAX_DECODED_PIXELS:
-        read_clip(path)  # refuses it, with the message that says why
+    outside the queue, so it decodes nothing (and a clip over the limits is refused here already)."""
+    header = checked_header(path)
     return min(header.frames, max_frames), header.height / header.width
 
 

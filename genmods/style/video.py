@@ -131,6 +131,21 @@ def probe_clip(path, name: str | None = None) -> ClipHeader:
     return ClipHeader(int(width), int(height), max(1, round(fps * seconds)), seconds, "video")
 
 
+def checked_header(path, name: str | None = None, *, max_pixels: int = MAX_DECODED_PIXELS,
+                   max_seconds: float = MAX_SECONDS) -> ClipHeader:
+    """The clip's header (`probe_clip`), refused with a message when decoding it would cost more than `max_pixels`,
+    when it lasts longer than `max_seconds` or when it has a single frame — all before anything is decoded."""
+    name = name or Path(path).name
+    header = probe_clip(path, name)
+    if header.decoded_pixels > max_pixels:
+        raise _too_many_pixels(name, header, max_pixels)
+    if header.seconds > max_seconds + 1e-6:
+        raise ImageInputError(f"The clip lasts {header.seconds:.1f} s; the limit is {max_seconds:g} s: trim it first.")
+    if header.frames < 2:
+        raise ImageInputError(f"{name} has a single frame: style it as an image.")
+    return header
+
+
 def _fitted(image: Image.Image, max_side: int | None) -> Image.Image:
     """RGB, downscaled to `max_side` on its longer side (never upscaled)."""
     image = image.convert("RGB")
@@ -210,14 +225,7 @@ def read_clip(source, *, max_frames: int = MAX_FRAMES, max_seconds: float = MAX_
         if not path.exists():
             raise ImageInputError(f"Clip file not found: {path.name}")
         name = path.name
-        header = probe_clip(path, name)
-        if header.decoded_pixels > max_pixels:
-            raise _too_many_pixels(name, header, max_pixels)
-        if header.seconds > max_seconds + 1e-6:
-            raise ImageInputError(f"The clip lasts {header.seconds:.1f} s; the limit is {max_seconds:g} s: "
-                                  "trim it first.")
-        if header.frames < 2:
-            raise ImageInputError(f"{name} has a single frame: style it as an image.")
+        header = checked_header(path, name, max_pixels=max_pixels, max_seconds=max_seconds)
         if header.kind == "gif":
             frames, rate, total = _gif_frames(path, header, max_frames, max_seconds, max_side, name)
         else:
@@ -330,6 +338,6 @@ def flicker(frames: list[Image.Image], inputs: list[Image.Image], still_below: f
 
 
 __all__ = [
-    "Clip", "ClipHeader", "probe_clip", "MAX_DECODED_PIXELS", "VideoProgress", "VideoStyleResult", "read_clip", "still_weights", "style_video", "flicker",
+    "Clip", "ClipHeader", "probe_clip", "checked_header", "MAX_DECODED_PIXELS", "VideoProgress", "VideoStyleResult", "read_clip", "still_weights", "style_video", "flicker",
     "MAX_FRAMES", "MAX_SECONDS", "DEFAULT_TEMPORAL_WEIGHT", "STILL_DIFFERENCE",
 ]
