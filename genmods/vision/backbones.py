@@ -246,7 +246,7 @@ class HubProbe:
         return max(0.0, hub_retry_seconds() - (time.monotonic() - self._answered_at))
 
     def forget(self) -> None:
-        """The next `reachable()` probes again (a download that failed although the probe said yes)."""
+        """The next `reachable()` starts a probe at once, as if the retry interval had passed."""
         with self._lock:
             self._answered_at = -math.inf
 
