@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list, set_seed
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from . import CharLSTMConfig, CharLSTMForCausalLM, CharTokenizer
@@ -68,7 +69,15 @@ def parse_args(argv=None):
     parser.add_argument("--hidden-size", type=int, default=512)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--embedding-size", type=int, default=64)
-    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--dropout", type=float, default=0.3, help="between layers and before the head")
+    parser.add_argument("--variational-dropout", action="store_true",
+                        help="one dropout mask per sequence, the same at every position (Gal & Ghahramani)")
+    parser.add_argument("--input-dropout", type=float, default=0.0, help="on the embeddings fed to the LSTM")
+    parser.add_argument("--weight-dropout", type=float, default=0.0,
+                        help="DropConnect on the hidden-to-hidden weights (weight-dropped LSTM, Merity et al.)")
+    parser.add_argument("--embedding-dropout", type=float, default=0.0, help="drops whole characters per batch")
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help="evaluate and export an exponential moving average of the weights (e.g. 0.99)")
     parser.add_argument("--sequence-length", type=int, default=128, help="characters per truncated-BPTT window")
     parser.add_argument("--batch-size", type=int, default=64, help="parallel contiguous streams per process")
     parser.add_argument("--learning-rate", type=float, default=3e-3)
@@ -158,7 +167,9 @@ def main(argv=None):
 
     config = CharLSTMConfig(
         vocab_size=len(tokenizer), embedding_size=args.embedding_size, hidden_size=args.hidden_size,
-        num_hidden_layers=args.layers, dropout=args.dropout, lowercase=args.lowercase,
+        num_hidden_layers=args.layers, dropout=args.dropout, variational_dropout=args.variational_dropout,
+        input_dropout=args.input_dropout, weight_dropout=args.weight_dropout,
+        embedding_dropout=args.embedding_dropout, lowercase=args.lowercase,
         pad_token_id=tokenizer.pad_token_id,
     )
     model = CharLSTMForCausalLM(config)
@@ -175,6 +186,10 @@ def main(argv=None):
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     position = TrainingPosition()
     accelerator.register_for_checkpointing(position)
+    averaged = None  # the weights evaluated and exported: an average of the recent steps' (Polyak-style), or the live ones
+    if args.ema_decay is not None:
+        averaged = AveragedModel(accelerator.unwrap_model(model), multi_avg_fn=get_ema_multi_avg_fn(args.ema_decay))
+        accelerator.register_for_checkpointing(averaged)
 
     if args.resume and (checkpoint := newest_checkpoint(output_dir)) is not None:
         accelerator.load_state(str(checkpoint))
@@ -213,6 +228,8 @@ def main(argv=None):
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+            if averaged is not None:
+                averaged.update_parameters(accelerator.unwrap_model(model))
             state = tuple(t.detach().float() for t in output.state)  # carried, but no gradient across windows
             position.batch += 1
             position.step += 1
@@ -234,13 +251,13 @@ def main(argv=None):
         position.epoch += 1
         position.batch = 0
         position.state = None
-        unwrapped = accelerator.unwrap_model(model)
+        evaluated = accelerator.unwrap_model(model) if averaged is None else averaged.module
         if accelerator.is_main_process:
-            loss_nats = heldout_loss(unwrapped, heldout_ids, args.heldout_streams)
-            unwrapped.eval()
-            samples, _ = sample_at_temperatures(unwrapped, tokenizer, args.sample_prompt, LECTURE_TEMPERATURES,
+            loss_nats = heldout_loss(evaluated, heldout_ids, args.heldout_streams)
+            evaluated.eval()
+            samples, _ = sample_at_temperatures(evaluated, tokenizer, args.sample_prompt, LECTURE_TEMPERATURES,
                                                 args.sample_length, seed=args.seed)
-            unwrapped.train()
+            evaluated.train()
             record = {
                 "epoch": position.epoch, "step": position.step,
                 "train_loss": sum(epoch_losses) / max(1, len(epoch_losses)),
@@ -259,11 +276,11 @@ def main(argv=None):
             for temperature, text in record["samples"].items():
                 accelerator.print(f"  T={temperature}: {text[:120]!r}")
             if position.epoch in args.snapshot_epochs:
-                export_model_folder(unwrapped, tokenizer, output_dir / SNAPSHOT.format(epoch=position.epoch),
+                export_model_folder(evaluated, tokenizer, output_dir / SNAPSHOT.format(epoch=position.epoch),
                                     corpus=corpus, recipe=recipe, metrics_path=metrics_path, epoch=position.epoch)
             if loss_nats < position.best_heldout:
                 position.best_heldout, position.best_epoch = loss_nats, position.epoch
-                export_model_folder(unwrapped, tokenizer, output_dir, corpus=corpus, recipe=recipe,
+                export_model_folder(evaluated, tokenizer, output_dir, corpus=corpus, recipe=recipe,
                                     metrics_path=metrics_path, epoch=position.epoch)
         if accelerator.num_processes > 1:  # only the main process evaluates: share its verdict
             shared = [position.best_heldout, position.best_epoch]
