@@ -21,4 +21,8 @@ CharLSTMModel.register_for_auto_class("AutoModel")
 CharLSTMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 CharTokenizer.register_for_auto_class("AutoTokenizer")
 
-__all__ = ["CharLSTMConfig", "CharLSTMModel", "CharLSTMForCausalLM", "CharLSTMCausalLMOutput", "CharTokenizer"]
+# what the model has learnt (surprisal per character, cell activations): genmods.text.interpret, imported here
+# last because it uses the generation helpers
+from .interpret import cell_activations, find_cells, surprisal  # noqa: E402
+
+__all__ = ["surprisal", "cell_activations", "find_cells", "CharLSTMConfig", "CharLSTMModel", "CharLSTMForCausalLM", "CharLSTMCausalLMOutput", "CharTokenizer"]
