@@ -157,3 +157,34 @@ def save_animation(frames: list[Image.Image], path, fps: float = 8) -> str:
     if path.lower().endswith(".mp4"):
         return export_to_video(frames, path, fps=fps)
     raise ValueError("animation path must end in .gif or .mp4")
+
+
+def pixels_to_image(pixels: np.ndarray) -> Image.Image:
+    """(H, W, 3) floats in [0, 1] → an 8-bit RGB image (values outside clipped)."""
+    return Image.fromarray((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8))
+
+
+def save_image(image, path, bits: int = 8) -> str:
+    """Saves a result: a PIL image, an (H, W, 3) float array in [0, 1], or anything with `.pixels` (a style
+    result, whose full-precision pixels a 16-bit file keeps) or `.image`. bits=16 writes a 16-bit-per-channel PNG
+    (for print: no banding when the picture is retouched); 8 writes any format PIL knows by the suffix.
+    Pillow writes 16-bit PNGs for one grey channel only, so 16-bit RGB goes through pypng."""
+    if bits not in (8, 16):
+        raise ValueError("bits must be 8 or 16")
+    path = str(path)
+    pixels = getattr(image, "pixels", None)
+    if pixels is None and hasattr(image, "image"):
+        image = image.image
+    if pixels is None:
+        pixels = image if isinstance(image, np.ndarray) else np.asarray(image.convert("RGB"), np.float32) / 255
+    if bits == 8:
+        pixels_to_image(pixels).save(path)
+        return path
+    if not path.lower().endswith(".png"):
+        raise ValueError("a 16-bit image is saved as PNG: give a path ending in .png")
+    import png
+
+    height, width = pixels.shape[:2]
+    values = (np.clip(pixels, 0, 1) * 65535).round().astype(np.uint16)
+    png.from_array(values.reshape(height, width * 3), "RGB;16").save(path)
+    return path
