@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 from ..progress import progress_bar
-from ..vision.images import ImageInputError
+from ..vision.images import ImageInputError, save_image
 from . import (
     CONTENT_LAYERS, DEFAULT_CONTENT_WEIGHT, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, StyleSettings,
     style_transfer,
 )
-from .transfer import INIT_NAMES
+from .transfer import COLOR_MODES, DEFAULT_TILE_SIZE, INIT_NAMES
 
 
 def comma_list(text: str) -> list[str]:
@@ -44,7 +44,13 @@ def main(argv=None):
                         help="content, noise, style, or an image file to start from (continue an earlier result)")
     parser.add_argument("--mask", action="append", default=None,
                         help="a region mask per style image, in order (STYLE first); white/opaque = inside")
-    parser.add_argument("--preserve-color", action="store_true", help="luminance-only transfer")
+    parser.add_argument("--color", choices=COLOR_MODES, default=None,
+                        help="style (default): the painting's colours; luminance: keep the content's; histogram: the "
+                             "content takes the style's palette first; colors-only: that recolouring alone")
+    parser.add_argument("--preserve-color", action="store_true", help="the same as --color luminance")
+    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE_SIZE,
+                        help="larger scales are refined in overlapping tiles of this many px (memory)")
+    parser.add_argument("--bits", type=int, choices=[8, 16], default=8, help="16: a 16-bit-per-channel PNG")
     parser.add_argument("--multi-scale", type=int, default=1, help="number of coarse-to-fine scales")
     parser.add_argument("--style-scale", type=float, default=1.0)
     parser.add_argument("--pooling", choices=["max", "avg"], default="max")
@@ -55,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", help="random weights")
     parser.add_argument("--weights-file", default=None, help="local timm weights file (offline)")
     args = parser.parse_args(argv)
+    if args.bits == 16 and not args.output.lower().endswith(".png"):
+        parser.error("--bits 16 writes a PNG: give an OUTPUT ending in .png")
 
     bar, progress = progress_bar(lambda r: dict(scale=f"{r.scale}/{r.scales}",
                                                 loss=f"{r.losses['total']:.4g}" if r.losses else "-"))
@@ -63,7 +71,8 @@ def main(argv=None):
         settings = StyleSettings(
             image_size=args.image_size, iterations=args.iterations, content_weight=args.content_weight,
             style_weight=args.style_weight, tv_weight=args.tv_weight, optimizer=args.optimizer,
-            learning_rate=args.learning_rate, preserve_color=args.preserve_color, multi_scale=args.multi_scale,
+            learning_rate=args.learning_rate, color=args.color or ("luminance" if args.preserve_color else "style"),
+            preserve_color=args.preserve_color, multi_scale=args.multi_scale, tile_size=args.tile_size,
             style_scale=args.style_scale, pooling=args.pooling, backbone=args.backbone,
             content_layers=args.content_layers, style_layers=args.style_layers, pretrained=args.pretrained,
             weights_file=args.weights_file, seed=args.seed,
@@ -71,19 +80,20 @@ def main(argv=None):
         result = style_transfer(args.content, [args.style, *args.style_image], settings, style_blend=args.style_blend,
                                 init=args.init if args.init in INIT_NAMES else Path(args.init), masks=args.mask,
                                 callback=progress)
+        save_image(result, args.output, bits=args.bits)
     except (ImageInputError, ValueError, FileNotFoundError) as error:
         bar.close()
         sys.exit(f"error: {error}")
     bar.close()
-    result.image.save(args.output)
     for note in result.notes:
         print(f"note: {note}")
     if result.weights.warning:
         print(f"warning: {result.weights.warning}")
     start, final = result.start, result.final
-    print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {result.seconds:.1f} s)")
-    print(f"weighted losses, start → end: content {start['content']:.4g} → {final['content']:.4g}, "
-          f"style {start['style']:.4g} → {final['style']:.4g}, tv {start['tv']:.4g} → {final['tv']:.4g}")
+    print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {args.bits}-bit, {result.seconds:.1f} s)")
+    if result.history:  # colors-only paints nothing
+        print(f"weighted losses, start → end: content {start['content']:.4g} → {final['content']:.4g}, "
+              f"style {start['style']:.4g} → {final['style']:.4g}, tv {start['tv']:.4g} → {final['tv']:.4g}")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,12 @@ picture delivered is the one the optimiser reached; the loss terms are relative 
 `losses`), so the weights mean the same whatever the network's activation scale.
 """
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from functools import partial
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -27,12 +29,15 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..vision.backbones import FeatureExtractor, WeightsInfo, feature_extractor
-from ..vision.images import DEFAULT_MAX_SIDE, ImageInputError, load_image, load_mask
+from ..vision.images import DEFAULT_MAX_SIDE, ImageInputError, load_image, load_mask, pixels_to_image
+from .colour import luminance, match_luminance, transfer_palette, with_chrominance_of
+from .tiles import Tile, WholeImage, cell_gram_sum, feather, tile_layout
 from .losses import content_loss, gram_matrix, regional_style_loss, style_loss, temporal_loss, total_variation
 
 CONTENT_LAYERS = ("conv4_2",)
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-MAX_IMAGE_SIZE = 2048
+MAX_IMAGE_SIZE = 4096
+DEFAULT_TILE_SIZE = 512  # the largest side optimised in one piece (peak memory on a CPU: benchmarks/style_large.py)
 
 
 DEFAULT_CONTENT_WEIGHT = 1.0
@@ -41,6 +46,7 @@ DEFAULT_TV_WEIGHT = 1.0
 DEFAULT_ADAM_LR = 0.02  # pixels in [0, 1] per step: about 5 grey levels, crowsonkb's step size
 LBFGS_HISTORY = 50  # correction pairs kept by L-BFGS
 OPTIMIZERS = ("lbfgs", "adam")
+COLOR_MODES = ("style", "luminance", "histogram", "colors-only")
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,15 @@ class StyleSettings:
     # "lbfgs" (on sigmoid-parametrised pixels, fp32) or "adam" (runs under bf16 autocast where that is fast)
     optimizer: str = "lbfgs"
     learning_rate: float | None = None  # Adam's step in [0, 1] pixel units (default DEFAULT_ADAM_LR)
-    preserve_color: bool = False  # luminance-only transfer: the content's colours are kept
+    # "style": the colours the painting reaches; "luminance": luminance-only transfer, the content's colours kept;
+    # "histogram": the content's colours matched to the style's before painting; "colors-only": that colour
+    # transfer alone, no painting (see genmods/style/colour.py)
+    color: str = "style"
+    preserve_color: bool = False  # the older name of color="luminance" (kept in step with `color`)
     multi_scale: int = 1  # solve at this many sizes, each twice the previous, from the upsampled result
+    # a scale whose longer side is above this is refined in overlapping tiles of at most this side; an image_size
+    # above it gets enough coarser scales that the coarsest is solved whole (`scales`)
+    tile_size: int = DEFAULT_TILE_SIZE
     style_scale: float = 1.0  # the style image is resized to style_scale × the scale's size for its Grams
     pooling: str = "max"
     backbone: str = "vgg19"
@@ -76,6 +89,13 @@ class StyleSettings:
     preview_every: int = 10  # a preview image every this many iterations
 
     def __post_init__(self):
+        if self.color not in COLOR_MODES:
+            raise ValueError(f"color must be one of {', '.join(map(repr, COLOR_MODES))}, not {self.color!r}")
+        if self.preserve_color and self.color not in ("style", "luminance"):
+            raise ValueError(f"preserve_color=True means color='luminance'; it cannot be combined with "
+                             f"color={self.color!r}")
+        object.__setattr__(self, "color", "luminance" if self.preserve_color else self.color)
+        object.__setattr__(self, "preserve_color", self.color == "luminance")
         if not 32 <= self.image_size <= MAX_IMAGE_SIZE:
             raise ValueError(f"image_size must be between 32 and {MAX_IMAGE_SIZE} px")
         if self.iterations < 1:
@@ -94,6 +114,8 @@ class StyleSettings:
             raise ValueError("style_scale must be between 0.1 and 4")
         if self.multi_scale < 1:
             raise ValueError("multi_scale must be at least 1")
+        if not 128 <= self.tile_size <= MAX_IMAGE_SIZE:
+            raise ValueError(f"tile_size must be between 128 and {MAX_IMAGE_SIZE} px")
         if self.pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg', not {self.pooling!r}")
         if self.precision not in ("auto", "bf16", "fp32"):
@@ -110,20 +132,36 @@ class StyleSettings:
         """Every layer the objective reads, each once."""
         return tuple(dict.fromkeys(self.content_layers + self.style_layers))
 
+    @property
+    def scales(self) -> int:
+        """Scales solved, coarse to fine: `multi_scale`, or more when the output is so large that the coarsest
+        would have to be tiled (each scale halves the side)."""
+        return max(self.multi_scale, 1 + max(0, math.ceil(math.log2(self.image_size / self.tile_size))))
+
     def schedule(self, iterations: int | None = None) -> list[int]:
-        """Iterations per scale, coarse to fine: halved at each finer scale (at least 10 when there are several)."""
+        """Iterations per scale (per tile, for a tiled one), coarse to fine: halved at each finer scale (at least
+        10 when there are several)."""
         iterations = self.iterations if iterations is None else iterations
-        return [max(10 if self.multi_scale > 1 else 1, iterations // 2**index) for index in range(self.multi_scale)]
+        return [max(10 if self.scales > 1 else 1, iterations // 2**index) for index in range(self.scales)]
 
     def sizes(self, content_size: tuple[int, int]) -> list[tuple[int, int]]:
         """(height, width) per scale for a content image of `content_size` (width, height)."""
-        return scale_sizes(content_size, self.image_size, self.multi_scale)
+        return scale_sizes(content_size, self.image_size, self.scales)
+
+    def tiles(self, size: tuple[int, int]) -> list[Tile]:
+        """The tiles a scale of `size` (height, width) is refined in: one when it fits in `tile_size`."""
+        return tile_layout(size, self.tile_size)
 
     def with_options(self, **options) -> "StyleSettings":
         """A copy with some fields changed (checked again); an unknown name is a TypeError naming it."""
         unknown = set(options) - set(self.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown style setting(s): {', '.join(sorted(unknown))}")
+        if "color" in options and "preserve_color" not in options:  # the two names of one setting change together
+            options["preserve_color"] = options["color"] == "luminance"
+        elif "preserve_color" in options and "color" not in options:
+            options["color"] = "luminance" if options["preserve_color"] else (
+                "style" if self.color == "luminance" else self.color)
         return replace(self, **options) if options else self
 
 
@@ -149,6 +187,7 @@ class StyleResult:
     notes: list[str] = field(default_factory=list)
     # what `init=<this result>` needs to continue the run: the last scale's size and the optimiser's state
     resume: dict = field(default_factory=dict, repr=False)
+    pixels: np.ndarray | None = field(default=None, repr=False)  # `image` in full precision, (H, W, 3) in [0, 1]
 
 
 @dataclass
@@ -161,6 +200,8 @@ class TemporalTerm:
 
 
 INIT_NAMES = ("content", "noise", "style")
+# colors-only runs no network: nothing random is involved, so there is no random-weights warning to give
+NO_NETWORK = WeightsInfo(pretrained=True, source="none needed (colors only: no network runs)")
 
 
 def region_masks(masks, count: int, size: tuple[int, int]) -> list[np.ndarray]:
@@ -200,28 +241,6 @@ def normalise_blend(weights, count: int) -> list[float]:
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError("style blend weights must be non-negative and not all zero")
     return [w / sum(weights) for w in weights]
-
-
-# Colour preservation (Gatys et al. 2016, "luminance-only transfer"): transfer style on the luminance
-# channel only and keep the content's chrominance. PIL's YCbCr is the colour space.
-def luminance(image: Image.Image) -> Image.Image:
-    return image.convert("YCbCr").getchannel("Y").convert("RGB")
-
-
-def match_luminance(style: Image.Image, content: Image.Image) -> Image.Image:
-    """The style's luminance shifted and scaled to the content's mean and spread, as the paper does
-    before luminance-only transfer (so the result keeps the content's brightness)."""
-    s = np.asarray(style.convert("YCbCr").getchannel("Y"), np.float32)
-    c = np.asarray(content.convert("YCbCr").getchannel("Y"), np.float32)
-    matched = (s - s.mean()) / max(s.std(), 1e-6) * c.std() + c.mean()
-    return Image.fromarray(np.clip(matched, 0, 255).round().astype(np.uint8)).convert("RGB")
-
-
-def with_chrominance_of(luma_image: Image.Image, colour_image: Image.Image) -> Image.Image:
-    """Y from `luma_image`, Cb and Cr from `colour_image`."""
-    y = luma_image.convert("YCbCr").getchannel("Y")
-    _, cb, cr = colour_image.resize(luma_image.size, Image.Resampling.BICUBIC).convert("YCbCr").split()
-    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
 def scale_sizes(content_size: tuple[int, int], image_size: int, scales: int) -> list[tuple[int, int]]:
@@ -333,19 +352,24 @@ def run_adam(objective, x: torch.Tensor, steps: int, learning_rate: float, on_st
 class StyleInputs:
     """The images of one run, loaded and checked: what every scale's objective is built from."""
 
-    content: Image.Image  # its luminance only, with preserve_color
-    styles: list[Image.Image]  # luminance matched to the content's, with preserve_color
+    content: Image.Image  # its luminance only with color="luminance"; in the style's palette with "histogram"
+    styles: list[Image.Image]  # luminance matched to the content's, with color="luminance"
     blend: list[float]  # one weight per style image, summing to 1
     regions: list[np.ndarray] | None  # style by region: one mask per style image at the content's size
     init: str | Image.Image  # "content", "noise", "style" or the image to start from
     resume: dict  # the optimiser's state of a continued run
     notes: list[str]
-    colours: Image.Image | None = None  # preserve_color: the content whose chrominance the result gets back
+    colours: Image.Image | None = None  # color="luminance": the content whose chrominance the result gets back
+
+    def delivered(self, pixels: torch.Tensor) -> np.ndarray:
+        """Optimised pixels (1, 3, H, W) → the picture delivered, (H, W, 3) floats in [0, 1] (with the content's
+        colours put back, for color="luminance")."""
+        array = pixels.detach()[0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
+        return array if self.colours is None else with_chrominance_of(array, self.colours)
 
     def picture(self, pixels: torch.Tensor) -> Image.Image:
-        """Pixels → the image a visitor sees (with the content's colours put back, for preserve_color)."""
-        image = FeatureExtractor.to_image(pixels)
-        return image if self.colours is None else with_chrominance_of(image, self.colours)
+        """Optimised pixels → the 8-bit image a visitor sees."""
+        return pixels_to_image(self.delivered(pixels))
 
 
 def load_inputs(content, style, init, masks, style_blend, settings: StyleSettings) -> StyleInputs:
@@ -375,7 +399,9 @@ def load_inputs(content, style, init, masks, style_blend, settings: StyleSetting
         if abs(ratio - content_ratio) > 0.02 * content_ratio:
             inputs.notes.append(f"starting image ({inputs.init.width}×{inputs.init.height}) stretched to the "
                                 "content's shape")
-    if settings.preserve_color:
+    if settings.color in ("histogram", "colors-only"):
+        inputs.content = transfer_palette(inputs.content, inputs.styles)
+    if settings.color == "luminance":
         inputs.colours = inputs.content
         inputs.styles = [match_luminance(s, inputs.content) for s in inputs.styles]
         inputs.content = luminance(inputs.content)
@@ -414,8 +440,7 @@ class StyleObjective:
                                in extractor(content_pixels, full_precision=True).items()
                                if name in settings.content_layers}
             per_style = [_style_grams(extractor, settings, image, size) for image in inputs.styles]
-        style_grams = {name: sum(w * grams[name] for w, grams in zip(inputs.blend, per_style))
-                       for name in settings.style_layers}
+        style_grams = _blended(per_style, inputs.blend, settings)
         regions = free = None
         if inputs.regions is not None:  # each style's region at this scale; what no region covers keeps the content
             masks = [torch.from_numpy(np.array(Image.fromarray(r).resize(size[::-1], Image.Resampling.BILINEAR)))
@@ -456,10 +481,28 @@ class StyleObjective:
 
 
 def _style_grams(extractor, settings: StyleSettings, style_image: Image.Image, size) -> dict[str, torch.Tensor]:
-    """One style image's Gram matrix per style layer, the image resized to style_scale × the scale's longer side."""
+    """One style image's Gram matrix per style layer, the image resized to style_scale × the scale's longer side.
+    An image larger than a tile goes through the network tile by tile (each window with context around its cell):
+    the cells' Gram sums add up to the whole image's, in a tile's memory."""
     side = max(extractor.min_side, round(max(size) * settings.style_scale))
-    features = extractor(extractor.to_pixels(_resized(style_image, side)), full_precision=True)
-    return {name: gram_matrix(features[name]) for name in settings.style_layers}
+    pixels = extractor.to_pixels(_resized(style_image, side))
+    tiles = tile_layout(tuple(pixels.shape[-2:]), settings.tile_size)
+    if len(tiles) == 1:
+        features = extractor(pixels, full_precision=True)
+        return {name: gram_matrix(features[name]) for name in settings.style_layers}
+    sums, positions = dict.fromkeys(settings.style_layers, 0.0), dict.fromkeys(settings.style_layers, 0)
+    for tile in tiles:
+        top, left, bottom, right = tile.window
+        features = extractor(pixels[..., top:bottom, left:right], full_precision=True)
+        for name in settings.style_layers:
+            gram_sum, count = cell_gram_sum(features[name], tile)
+            sums[name] = sums[name] + gram_sum
+            positions[name] += count
+    return {name: sums[name] / positions[name] for name in settings.style_layers}
+
+
+def _blended(per_style: list[dict], blend: list[float], settings: StyleSettings) -> dict[str, torch.Tensor]:
+    return {name: sum(w * grams[name] for w, grams in zip(blend, per_style)) for name in settings.style_layers}
 
 
 def starting_canvas(extractor, inputs: StyleInputs, objective: StyleObjective, size, generator) -> torch.Tensor:
@@ -480,24 +523,70 @@ class StepReporter:
     def __init__(self, inputs: StyleInputs, settings: StyleSettings, total_steps: int, callback):
         self.inputs, self.settings, self.total_steps, self.callback = inputs, settings, total_steps, callback
         self.history: list[dict] = []
-        self.scale, self.objective = 1, None
+        self.scale, self.objective, self.canvas_of = 1, None, None
 
-    def start_scale(self, scale: int, objective: StyleObjective) -> None:
-        self.scale, self.objective = scale, objective
+    def start_scale(self, scale: int, objective: StyleObjective, canvas_of: Callable | None = None) -> None:
+        """A new scale (or a new tile of a tiled scale: `canvas_of(x)` is the whole image with that tile at x)."""
+        self.scale, self.objective, self.canvas_of = scale, objective, canvas_of
+
+    def _picture(self, x: torch.Tensor) -> Image.Image:
+        x = self.objective.painted(x)
+        return self.inputs.picture(x if self.canvas_of is None else self.canvas_of(x))
 
     def canvas(self, x: torch.Tensor) -> None:
         """Step 0: the starting canvas, before any evaluation."""
         if self.callback is not None:
-            self.callback(StyleProgress(0, self.total_steps, 1, self.settings.multi_scale, None,
-                                        self.inputs.picture(self.objective.painted(x))))
+            self.callback(StyleProgress(0, self.total_steps, 1, self.settings.scales, None, self._picture(x)))
 
     def __call__(self, x: torch.Tensor, losses: dict, evaluations: int) -> None:
         self.history.append(dict(losses, scale=self.scale, evaluations=evaluations))
         if self.callback is not None:
             done = len(self.history)
             show = done == 1 or done % self.settings.preview_every == 0 or done == self.total_steps
-            self.callback(StyleProgress(done, self.total_steps, self.scale, self.settings.multi_scale, losses,
-                                        self.inputs.picture(self.objective.painted(x)) if show else None))
+            self.callback(StyleProgress(done, self.total_steps, self.scale, self.settings.scales, losses,
+                                        self._picture(x) if show else None))
+
+
+def refine_in_tiles(extractor, settings: StyleSettings, inputs: StyleInputs, canvas: torch.Tensor, steps: int,
+                    report: StepReporter, scale: int) -> tuple[torch.Tensor, dict]:
+    """One scale too large to optimise whole (genmods/style/tiles.py): the style Grams once for the whole image,
+    then each overlapping tile optimised in turn, from the current canvas, on the whole image's objective with the
+    rest held, and written back through its feathered weights. Returns the canvas and the whole image's losses
+    as the last tile left them."""
+    size = tuple(canvas.shape[-2:])
+    content = extractor.to_pixels(inputs.content.resize(size[::-1], Image.Resampling.LANCZOS))
+    with torch.no_grad():
+        style_grams = _blended([_style_grams(extractor, settings, image, size) for image in inputs.styles],
+                               inputs.blend, settings)
+    tiles = settings.tiles(size)
+    whole = WholeImage(extractor, settings, tiles, content, canvas, style_grams)
+    done = []
+    for index, tile in enumerate(tiles):
+        objective = whole.objective(index, canvas)
+        report.start_scale(scale, objective, partial(_with_window, canvas, tile.window))
+        refined, _ = optimise(objective, objective.fixed, steps, settings, report, None)
+        top, left, bottom, right = tile.box
+        weight = feather(tile.box, done).to(canvas.device)
+        box = canvas[..., top:bottom, left:right]
+        box += weight * (refined[(..., *tile.within_window(tile.box))] - box)
+        done.append(tile.box)
+        for other, neighbour in enumerate(tiles):  # the cells whose network input this box changed
+            if _overlaps(neighbour.window, tile.box):
+                whole.refresh(other, canvas)
+    final = {key: value for key, value in report.history[-1].items() if key not in ("scale", "evaluations")}
+    return canvas, final
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _with_window(canvas: torch.Tensor, window: tuple[int, int, int, int], x: torch.Tensor) -> torch.Tensor:
+    """The whole canvas with a tile's window at `x` (for previews)."""
+    top, left, bottom, right = window
+    whole = canvas.clone()
+    whole[..., top:bottom, left:right] = x
+    return whole
 
 
 def optimise(objective: StyleObjective, image: torch.Tensor, steps: int, settings: StyleSettings, on_step,
@@ -525,18 +614,30 @@ def style_transfer(content, style, settings: StyleSettings | None = None, *, ini
     started = time.perf_counter()
     settings = (settings or StyleSettings()).with_options(**options)
     inputs = load_inputs(content, style, init, masks, style_blend, settings)
+    if settings.color == "colors-only":
+        return palette_only(inputs, settings, started)
     extractor = feature_extractor(settings.backbone, settings.layers, pretrained=settings.pretrained,
                                   pooling=settings.pooling, weights_file=settings.weights_file,
                                   precision=settings.precision)
     sizes, schedule = settings.sizes(inputs.content.size), settings.schedule()
     if min(sizes[0]) < extractor.min_side:
-        raise ValueError(f"image_size {settings.image_size} is too small for {settings.multi_scale} scales "
+        raise ValueError(f"image_size {settings.image_size} is too small for {settings.scales} scales "
                          f"(the coarsest would be {sizes[0][1]}×{sizes[0][0]} px)")
-    report = StepReporter(inputs, settings, sum(schedule), callback)
+    tiled = [len(settings.tiles(size)) > 1 for size in sizes]
+    if any(tiled) and (inputs.regions is not None or temporal is not None):
+        raise ValueError(f"{'Style by region' if temporal is None else 'A video frame'} is painted in one piece: "
+                         f"up to {settings.tile_size} px (tile_size); choose a smaller image_size.")
+    report = StepReporter(inputs, settings, sum(steps * len(settings.tiles(size))
+                                                for size, steps in zip(sizes, schedule)), callback)
     generator = torch.Generator().manual_seed(settings.seed)
     resume, image, start_losses = inputs.resume, None, {}
 
     for scale, (size, steps) in enumerate(zip(sizes, schedule), start=1):
+        if tiled[scale - 1]:  # never the first: `scales` makes the coarsest fit in one tile
+            image = F.interpolate(image, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+            image, final_losses = refine_in_tiles(extractor, settings, inputs, image, steps, report, scale)
+            resume = {}  # each tile had its own optimiser: continuing such a run starts afresh
+            continue
         objective = StyleObjective.at_scale(extractor, settings, inputs, size, temporal)
         report.start_scale(scale, objective)
         if image is None:
@@ -551,18 +652,31 @@ def style_transfer(content, style, settings: StyleSettings | None = None, *, ini
         # kept on the CPU (a result may wait in a visitor's session; load_state_dict moves it back)
         resume = {"size": tuple(size), settings.optimizer: _on_cpu(state)}
 
-    if settings.optimizer == "adam":  # Adam's history holds each step's starting point: measure where it ended
+    if tiled[-1]:
+        pass  # the tiles' last losses (refine_in_tiles): measuring the whole image would take more than a tile's memory
+    elif settings.optimizer == "adam":  # Adam's history holds each step's starting point: measure where it ended
         final_losses = objective.losses(image)
     else:
         final_losses = {key: value for key, value in report.history[-1].items() if key not in ("scale", "evaluations")}
     # the delivered image is the one the objective saw (regions: x with the uncovered pixels kept as content)
-    return StyleResult(image=inputs.picture(objective.painted(image)), history=report.history,
-                       weights=extractor.weights, seconds=time.perf_counter() - started, sizes=sizes,
-                       start=start_losses, final=final_losses, notes=inputs.notes, resume=resume)
+    pixels = inputs.delivered(image if tiled[-1] else objective.painted(image))
+    return StyleResult(image=pixels_to_image(pixels), history=report.history, weights=extractor.weights,
+                       seconds=time.perf_counter() - started, sizes=sizes, start=start_losses, final=final_losses,
+                       notes=inputs.notes, resume=resume, pixels=pixels)
+
+
+def palette_only(inputs: StyleInputs, settings: StyleSettings, started: float) -> StyleResult:
+    """color="colors-only": the content in the style's palette at the output size, no network and no painting."""
+    size = settings.sizes(inputs.content.size)[-1]
+    image = inputs.content.resize(size[::-1], Image.Resampling.LANCZOS)
+    return StyleResult(image=image, history=[], weights=NO_NETWORK, seconds=time.perf_counter() - started,
+                       sizes=[size], notes=inputs.notes + ["colors only: the style's palette on the content (its "
+                                                           "chroma histograms matched, its luma kept); nothing painted"],
+                       pixels=np.asarray(image, np.float32) / 255)
 
 
 __all__ = [
     "CONTENT_LAYERS", "STYLE_LAYERS", "StyleSettings", "StyleObjective", "StyleInputs", "StyleProgress", "StyleResult",
     "TemporalTerm", "style_transfer", "load_inputs", "region_masks", "normalise_blend", "scale_sizes",
-    "with_chrominance_of", "run_lbfgs", "run_adam", "OPTIMIZERS",
+    "run_lbfgs", "run_adam", "palette_only", "OPTIMIZERS", "COLOR_MODES",
 ]
