@@ -19,6 +19,13 @@ class CharLSTMConfig(PreTrainedConfig):
         hidden_size (`int`): units per LSTM layer.
         num_hidden_layers (`int`): stacked LSTM layers.
         dropout (`float`): dropout between LSTM layers and before the head (training only).
+        variational_dropout (`bool`): one dropout mask per sequence for `dropout` and `input_dropout`,
+            the same at every position (Gal & Ghahramani 2016), instead of a fresh mask per character.
+        input_dropout (`float`): dropout on the character embeddings fed to the first layer (training only).
+        weight_dropout (`float`): DropConnect on each layer's hidden-to-hidden weights, one mask per
+            batch (the weight-dropped LSTM of Merity et al. 2018; training only).
+        embedding_dropout (`float`): drops whole characters from the embedding table for a batch
+            (Gal & Ghahramani 2016; training only).
         lowercase (`bool`): whether the training text was lowercased; the tokenizer applies the same
             normalisation to conditioning text.
         pad_token_id (`int`): id of the padding token; padded positions never touch the LSTM state.
@@ -31,6 +38,10 @@ class CharLSTMConfig(PreTrainedConfig):
     hidden_size: int = 512
     num_hidden_layers: int = 2
     dropout: float = 0.2
+    variational_dropout: bool = False
+    input_dropout: float = 0.0
+    weight_dropout: float = 0.0
+    embedding_dropout: float = 0.0
     lowercase: bool = True
     initializer_range: float = 0.05
     pad_token_id: int | None = None

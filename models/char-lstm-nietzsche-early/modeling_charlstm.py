@@ -55,6 +55,17 @@ class CharLSTMCausalLMOutput(ModelOutput):
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
+def sequence_dropout(x: torch.Tensor, p: float, training: bool, same_mask_over_time: bool) -> torch.Tensor:
+    """Dropout on `(batch, length, features)`; with `same_mask_over_time` one mask per sequence, broadcast
+    over the positions (variational dropout). `nn.Dropout` has no such option."""
+    if not training or p == 0:
+        return x
+    if not same_mask_over_time:
+        return nn.functional.dropout(x, p, training=True)
+    keep = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p) / (1 - p)
+    return x * keep
+
+
 class CharLSTMPreTrainedModel(PreTrainedModel):
     config_class = CharLSTMConfig
     base_model_prefix = "model"
@@ -105,6 +116,29 @@ class CharLSTMModel(CharLSTMPreTrainedModel):
     def set_input_embeddings(self, value):
         self.embed = value
 
+    def _embed(self, input_ids):
+        """The character embeddings, with whole characters dropped from the table while training (otherwise the
+        module itself, so that hooks on the input embeddings see every call)."""
+        p = self.config.embedding_dropout
+        if not (self.training and p > 0):
+            return self.embed(input_ids)
+        weight = self.embed.weight
+        weight = weight * (weight.new_empty(weight.shape[0], 1).bernoulli_(1 - p) / (1 - p))
+        return nn.functional.embedding(input_ids, weight, self.embed.padding_idx)
+
+    def _layer_weights(self):
+        """Per layer [weight_ih, weight_hh, bias_ih, bias_hh]; while training, weight_hh gets one DropConnect
+        mask for the whole batch (a weight-dropped LSTM), so the recurrence itself is regularised while every
+        position still runs through the fused kernel."""
+        weights = [list(layer) for layer in self.lstm.all_weights]
+        if self.training and self.config.weight_dropout > 0:
+            for layer in weights:
+                layer[1] = nn.functional.dropout(layer[1], self.config.weight_dropout, training=True)
+        return weights
+
+    def _between_layers(self, inputs):
+        return sequence_dropout(inputs, self.lstm.dropout, self.training, self.config.variational_dropout)
+
     def _cached_state(self, cache: Cache | None):
         """Per layer (h, c) views of the state in `cache`, or None when it holds none yet."""
         if cache is None or len(cache.layers) != self.config.num_hidden_layers:
@@ -117,28 +151,28 @@ class CharLSTMModel(CharLSTMPreTrainedModel):
         """The whole sequence through cuDNN / the fused CPU kernel: training and unpadded prompts.
 
         With `all_layers` it goes one layer per call (the same kernel, `torch.lstm` with one layer) so
-        that each layer's outputs can be returned; otherwise all layers go in one call."""
+        that each layer's outputs can be returned, and so does training with weight or variational
+        dropout; otherwise all layers go in one call."""
         layers = self.config.num_hidden_layers
         if state is None:
             zeros = embeds.new_zeros(layers, embeds.shape[0], self.config.hidden_size)
             state = [(zeros[0], zeros[0])] * layers
-        if not all_layers:
+        regularised = self.training and (self.config.weight_dropout > 0 or self.config.variational_dropout)
+        if not all_layers and not regularised:
             initial = (torch.stack([h for h, _ in state]), torch.stack([c for _, c in state]))
             output, (h, c) = self.lstm(embeds, initial)
             return [output], list(zip(h.unbind(0), c.unbind(0)))
         outputs, final = [], []
         inputs = embeds
-        for layer in range(layers):
+        for layer, weights in enumerate(self._layer_weights()):
             h0, c0 = state[layer]
             output, h, c = torch.lstm(
-                inputs, (h0.unsqueeze(0), c0.unsqueeze(0)), self.lstm.all_weights[layer],
+                inputs, (h0.unsqueeze(0), c0.unsqueeze(0)), weights,
                 True, 1, 0.0, False, False, True,  # has_biases, num_layers, dropout, train, bidirectional, batch_first
             )
             outputs.append(output)
             final.append((h[0], c[0]))
-            inputs = output
-            if self.training and layer < layers - 1:
-                inputs = nn.functional.dropout(inputs, self.lstm.dropout, training=True)
+            inputs = self._between_layers(output) if layer < layers - 1 else output
         return outputs, final
 
     def _run_steps(self, embeds, state, mask, all_layers: bool):
@@ -154,7 +188,7 @@ class CharLSTMModel(CharLSTMPreTrainedModel):
             zeros = embeds.new_zeros(embeds.shape[0], self.lstm.hidden_size)
             state = [(zeros, zeros)] * layers
         state = list(state)
-        weights = self.lstm.all_weights  # per layer: weight_ih, weight_hh, bias_ih, bias_hh
+        weights = self._layer_weights()
         outputs = [[] for _ in range(layers if all_layers else 1)]
         for t in range(embeds.shape[1]):
             inputs = embeds[:, t]
@@ -168,7 +202,7 @@ class CharLSTMModel(CharLSTMPreTrainedModel):
                 if all_layers or layer == layers - 1:
                     outputs[layer if all_layers else 0].append(h)
                 inputs = h
-                if self.training and layer < layers - 1:
+                if self.training and layer < layers - 1:  # one position: a fresh mask is the same either way
                     inputs = nn.functional.dropout(inputs, self.lstm.dropout, training=True)
         return [steps[0].unsqueeze(1) if len(steps) == 1 else torch.stack(steps, dim=1) for steps in outputs], state
 
@@ -197,7 +231,8 @@ class CharLSTMModel(CharLSTMPreTrainedModel):
         """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of `input_ids` or `inputs_embeds`.")
-        embeds = self.embed(input_ids) if inputs_embeds is None else inputs_embeds
+        embeds = self._embed(input_ids) if inputs_embeds is None else inputs_embeds
+        embeds = sequence_dropout(embeds, self.config.input_dropout, self.training, self.config.variational_dropout)
         length = embeds.shape[1]
         use_cache = self.config.use_cache if use_cache is None else use_cache
         output_hidden_states = (
@@ -243,7 +278,6 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
     def __init__(self, config: CharLSTMConfig):
         super().__init__(config)
         self.model = CharLSTMModel(config)
-        self.dropout = nn.Dropout(config.dropout)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
         self.post_init()
 
@@ -309,7 +343,9 @@ class CharLSTMForCausalLM(CharLSTMPreTrainedModel, GenerationMixin):
             inputs_embeds=inputs_embeds, output_hidden_states=output_hidden_states, return_dict=True,
         )
         positions = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
-        logits = self.lm_head(self.dropout(base.last_hidden_state[:, positions]))
+        hidden = sequence_dropout(base.last_hidden_state, self.config.dropout, self.training,
+                                  self.config.variational_dropout)
+        logits = self.lm_head(hidden[:, positions])
 
         loss = None
         if labels is not None:
