@@ -22,7 +22,11 @@ from genmods.vision.backbones import SUPPORTED_BACKBONES
 examples = example_files()
 IMAGE_JOBS = dict(concurrency_id="images", concurrency_limit=1)  # one GPU: image jobs take turns
 # a small result fills its box (scaled, aspect kept) instead of sitting at its natural size in a corner of it
-CSS = "#style-result img, #dream-result img, #clip-frame img {width: 100%; height: 100%; object-fit: contain;}"
+CSS = ("#style-result img, #dream-result img, #clip-frame img {width: 100%; height: 100%; object-fit: contain;}"
+       # a text coloured character by character reads as text: no gaps between the characters, line breaks kept
+       "#surprisal-view .token, #cell-view .token, #surprisal-view .token-container, #cell-view .token-container "
+       "{padding: 0 !important; margin: 0 !important; border-radius: 0 !important;}"
+       "#surprisal-view .text, #cell-view .text {white-space: pre-wrap;}")
 
 
 def seed_input() -> gr.Number:
@@ -77,7 +81,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                 prompt = gr.Textbox(SEED_TEXT, label="Conditioning text", lines=2, max_length=2000, scale=3)
                 with gr.Column(scale=2):
                     stage = gr.Radio(["converged", "early"], value="converged", label="Model",
-                                     info="converged: the epoch with the best held-out loss (12); early: after two epochs")
+                                     info="converged: 2×768 LSTM, the epoch with the best held-out loss (34); early: the 2×512 model after two epochs")
                     with gr.Row():
                         length = gr.Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
                         text_seed = seed_input()
@@ -120,6 +124,47 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                        [next_char_position, next_char_line, next_char_plot], api_visibility="private",
                                        queue=False)
             wire_stop(stop_text, "text")
+
+            with gr.Accordion("Inside the model: how surprised it is, and what single cells track", open=False,
+                              elem_id="inside"):
+                gr.Markdown("Paste any text. **Surprisal** colours each character by how unexpected it was to the model "
+                            "given everything before it (−log₂ p, in bits). **One cell** colours the text by a single "
+                            "LSTM unit: the tanh of its cell state after each character, as in Karpathy, Johnson and "
+                            "Fei-Fei (2016), who found cells that switch on inside quotes or count along a line. "
+                            "**Find cells** ranks the cells by how well they track a simple property of the text.")
+                inside_text = gr.Textbox(studio.INSIDE_EXAMPLE, label="Text to look at", lines=4,
+                                         max_length=studio.MAX_PROMPT_LENGTH, elem_id="inside-text")
+                surprisal_button = gr.Button("Colour by surprisal", variant="primary")
+                surprisal_view = gr.HighlightedText(label="Surprisal per character (red: surprising)",
+                                                    show_legend=False, elem_id="surprisal-view")
+                surprisal_info = gr.Markdown(elem_id="surprisal-info")
+                with gr.Row():
+                    cell_layer = gr.Slider(1, 2, value=1, step=1, label="Layer")
+                    cell_index = gr.Slider(0, 767, value=0, step=1, label="Cell")
+                    cell_button = gr.Button("Show this cell")
+                with gr.Row():
+                    cell_property = gr.Dropdown(list(studio.text_tab.PROPERTY_NAMES), value="inside quotes",
+                                                label="Property a cell may track")
+                    find_button = gr.Button("Find cells")
+                cell_table = gr.Dataframe(headers=["layer", "cell", "r"], datatype=["number", "number", "number"],
+                                          interactive=False, label="Cells that track it best (click a row to show it)",
+                                          elem_id="cell-table")
+                cell_info = gr.Markdown(elem_id="cell-info")
+                cell_view = gr.HighlightedText(label="Cell activation, tanh(c) (red +1, blue −1)", show_legend=False,
+                                               elem_id="cell-view")
+
+            surprisal_button.click(studio.text_surprisal, [inside_text, stage], [surprisal_view, surprisal_info],
+                                   api_name="surprisal", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY)
+            cell_button.click(studio.cell_view, [inside_text, stage, cell_layer, cell_index], [cell_view, cell_info],
+                              api_name="cell_activations", concurrency_id="text",
+                              concurrency_limit=studio.TEXT_CONCURRENCY)
+            find_button.click(studio.find_cells_view, [inside_text, stage, cell_property],
+                              [cell_table, cell_layer, cell_index, cell_view, cell_info], api_name="find_cells",
+                              concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY)
+            cell_table.select(studio.chosen_cell, [cell_table, inside_text, stage],
+                              [cell_layer, cell_index, cell_view, cell_info], api_visibility="private")
+            gr.on([demo.load, stage.change], studio.cell_sliders, stage, [cell_layer, cell_index],
+                  api_visibility="private", queue=False)
             for slider, box in ((t_low, out_low), (t_mid, out_mid), (t_high, out_high)):
                 slider.change(lambda t: gr.Textbox(label=temperature_label(t)), slider, box, api_visibility="private",
                               queue=False)
@@ -215,12 +260,12 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             gr.on([demo.load, dream_image.change, backbone.change, octaves.change, octave_scale.change, iterations.change,
                    dream_side.change, preset.change], studio.estimate_dream,
                   inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side, preset],
-                  outputs=dream_estimate, api_name="estimate_dream", concurrency_limit=None, show_progress="hidden",
+                  outputs=dream_estimate, api_name="estimate_dream", concurrency_limit=None, show_progress="hidden", trigger_mode="always_last",
                   preprocess=False)
             gr.on([demo.load, dream_image.change, backbone.change, preset.change, zoom_frames.change, zoom_octaves.change,
                    zoom_iterations.change, zoom_side.change], studio.estimate_zoom,
                   inputs=[dream_image, backbone, preset, zoom_frames, zoom_octaves, zoom_iterations, zoom_side],
-                  outputs=zoom_estimate, api_name="estimate_zoom", concurrency_limit=None, show_progress="hidden",
+                  outputs=zoom_estimate, api_name="estimate_zoom", concurrency_limit=None, show_progress="hidden", trigger_mode="always_last",
                   preprocess=False)
 
         with gr.Tab("Style transfer", id="style") as style_tab:
@@ -259,7 +304,16 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     with gr.Row():
                         style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=DEFAULTS.style_iterations, step=1,
                                                      label="Iterations", info="at the coarsest scale; halved at each finer one")
-                        output_size = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.style_size, step=32, label="Output size (px)")
+                        output_size = gr.Slider(64, DEFAULTS.style_max_size, value=DEFAULTS.style_size, step=32,
+                                                label="Output size (px)",
+                                                info=f"above {DEFAULTS.style_tile} px the finest scales are painted in "
+                                                     "overlapping tiles (see the estimate)")
+                    color = gr.Radio([("the style's", "style"), ("keep the photo's (luminance only)", "luminance"),
+                                      ("the style's palette first (histogram)", "histogram"),
+                                      ("colours only, no painting", "colors-only")], value="style", label="Colour",
+                                     elem_id="style-colour",
+                                     info="histogram: the photo takes the style's colours, then is painted; colours "
+                                          "only: that recolouring alone, instant")
                     with gr.Accordion("Settings", open=False):
                         tv_weight = gr.Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
                                               label="Smoothness (TV weight)", info="1: light; 10: visibly smoother; 100: flat")
@@ -272,7 +326,6 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                     info="each twice the previous; most iterations where they are cheap")
                             style_scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
                             style_seed = seed_input()
-                        preserve_color = gr.Checkbox(False, label="Preserve the content's colours (luminance-only transfer)")
                 with gr.Column():
                     style_output = image_output("Result", elem_id="style-result")
                     style_progress = progress_line("style-progress")
@@ -283,6 +336,8 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         stop_style = gr.Button("Stop")
                         gr.DeepLinkButton()
                     style_estimate = gr.Markdown(elem_id="style-estimate")
+                    style_png = gr.DownloadButton("16-bit PNG of the result (for print)", value=None, visible=False,
+                                                  elem_id="style-png", size="sm")
                     loss_plot = gr.LinePlot(x="step", y="log10 weighted loss", color="term", height=260,
                                             x_axis_format="d",  # steps are whole numbers, also when there are few
                                             title="Weighted losses (log₁₀) per step", show_label=False,
@@ -325,21 +380,22 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             # image-sized pairs, ~130 MB at 384 px), so it is dropped 15 minutes after it was made
             last_run = gr.State(time_to_live=900)
             style_inputs = [content_image, style_image, second_style, second_weight, style_strength, tv_weight,
-                            style_iterations, output_size, optimizer, preserve_color, multi_scale, init, style_scale,
+                            style_iterations, output_size, optimizer, color, multi_scale, init, style_scale,
                             pooling, style_seed, mask_editor, outside]
             style_outputs = [style_output, loss_plot, style_info, last_run]
-            run_job(style_button, style_info, "⏳ Preparing the style targets…",
-                gpu(studio.stylize, duration=300), inputs=style_inputs, outputs=style_outputs,
-                api_name="style_transfer", show_progress_on=style_progress, **IMAGE_JOBS,
-            )
-            run_job(continue_button, style_info, "⏳ Preparing the style targets…",
-                gpu(studio.continue_style, duration=300), inputs=[*style_inputs, last_run], outputs=style_outputs,
-                api_name="continue_style", show_progress_on=style_progress, **IMAGE_JOBS,
-            )
+            for button, handler, api_name, extra in ((style_button, studio.stylize, "style_transfer", []),
+                                                      (continue_button, studio.continue_style, "continue_style",
+                                                       [last_run])):
+                button.click(lambda: gr.DownloadButton(visible=False), None, style_png, queue=False,
+                             api_visibility="private")
+                run_job(button, style_info, "⏳ Preparing the style targets…",
+                    gpu(handler, duration=300), inputs=[*style_inputs, *extra],
+                    outputs=style_outputs, api_name=api_name, show_progress_on=style_progress, **IMAGE_JOBS,
+                ).success(studio.sixteen_bit_png, last_run, style_png, api_visibility="private", queue=False)
             run_job(clip_button, clip_info, "⏳ Reading the clip…",
                 gpu(studio.stylize_clip, duration=600),
                 inputs=[clip_input, style_image, style_strength, tv_weight, clip_iterations, clip_size, optimizer,
-                        preserve_color, style_scale, pooling, style_seed, clip_frames, temporal_weight],
+                        color, style_scale, pooling, style_seed, clip_frames, temporal_weight],
                 outputs=[clip_frame, clip_video, clip_gif, clip_info], api_name="style_clip", show_progress_on=clip_progress,
                 **IMAGE_JOBS,
             )
@@ -349,14 +405,17 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             # (these listeners take the raw upload, preprocess=False: a bad file is reported once, by its check)
             content_image.change(studio.mask_canvas, [content_image, mask_editor], mask_editor, api_visibility="private",
                                  preprocess=False)
+            # an estimate follows the latest settings: a change while the previous estimate is still being worked out
+            # (the first one measures the network) runs after it (always_last) instead of being dropped
             gr.on([demo.load, content_image.change, output_size.change, style_iterations.change, optimizer.change,
-                   multi_scale.change], studio.estimate_style,
-                  inputs=[content_image, output_size, style_iterations, optimizer, multi_scale], outputs=style_estimate,
-                  api_name="estimate_style", concurrency_limit=None, show_progress="hidden", preprocess=False)
+                   multi_scale.change, color.change], studio.estimate_style,
+                  inputs=[content_image, output_size, style_iterations, optimizer, multi_scale, color],
+                  outputs=style_estimate,
+                  api_name="estimate_style", concurrency_limit=None, show_progress="hidden", trigger_mode="always_last", preprocess=False)
             gr.on([demo.load, clip_input.change, clip_size.change, clip_iterations.change, optimizer.change,
                    clip_frames.change], studio.estimate_clip,
                   inputs=[clip_input, clip_size, clip_iterations, optimizer, clip_frames], outputs=clip_estimate,
-                  api_name="estimate_clip", concurrency_limit=None, show_progress="hidden")
+                  api_name="estimate_clip", concurrency_limit=None, show_progress="hidden", trigger_mode="always_last")
 
     def remember_tab(selected: gr.SelectData):
         # the selected tab becomes part of the session's state, so a "Share via Link" link reopens it

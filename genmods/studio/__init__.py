@@ -16,11 +16,12 @@ from .estimate import warm_up as measure_devices
 from .style_tab import (
     DEFAULT_STYLE_STRENGTH, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, MAX_CLIP_FRAMES, MAX_STYLE_ITERATIONS,
     MAX_TEMPORAL_WEIGHT, MAX_TV_WEIGHT, OUTSIDE_CHOICES, STYLE_STRENGTH_RANGE, continue_style, estimate_clip,
-    estimate_style, mask_canvas, stylize, stylize_clip,
+    estimate_style, mask_canvas, sixteen_bit_png, stylize, stylize_clip,
 )
 from .text_tab import (
     MAX_PROMPT_LENGTH, MAX_TEMPERATURE, MAX_TEXT_LENGTH, STREAM_INTERVAL, TEXT_MODELS, TEXT_TIME_LIMIT, UNSURE,
-    first_unsure_position, generate_text, load_text_model, next_character_at, text_batcher,
+    first_unsure_position, generate_text, load_text_model, next_character_at, text_batcher, text_surprisal, cell_view,
+    find_cells_view, cell_sliders, chosen_cell, INSIDE_EXAMPLE,
 )
 
 # Serving (README, "On a Space"): text handlers only wait on the micro-batcher, so many run at once and
@@ -34,9 +35,9 @@ __all__ = [
     "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "MAX_ZOOM_FRAMES", "compare_layers", "dream", "zoom_animation",
     "estimate_zoom", "DEFAULTS",
     "DEFAULT_STYLE_STRENGTH", "DEFAULT_TV_WEIGHT", "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE",
-    "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "estimate_dream",
+    "stylize", "continue_style", "stylize_clip", "sixteen_bit_png", "estimate_style", "estimate_clip", "estimate_dream",
     "measure_devices", "mask_canvas", "DEFAULT_TEMPORAL_WEIGHT", "MAX_CLIP_FRAMES", "MAX_TEMPORAL_WEIGHT", "OUTSIDE_CHOICES",
     "MAX_PROMPT_LENGTH", "MAX_TEMPERATURE", "MAX_TEXT_LENGTH", "STREAM_INTERVAL", "TEXT_MODELS",
     "TEXT_TIME_LIMIT", "UNSURE", "first_unsure_position", "generate_text", "load_text_model", "next_character_at",
-    "text_batcher", "TEXT_CONCURRENCY", "QUEUE_SIZE", "SERVER_THREADS",
+    "text_batcher", "text_surprisal", "cell_view", "find_cells_view", "cell_sliders", "chosen_cell", "INSIDE_EXAMPLE", "TEXT_CONCURRENCY", "QUEUE_SIZE", "SERVER_THREADS",
 ]

@@ -19,6 +19,9 @@ logger = logging.getLogger("genmods.studio")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_IMAGE_SIDE = 1024
 IMAGE_TIME_LIMIT = float(os.environ.get("GENMODS_IMAGE_TIME_LIMIT", 600))
+# a large print (style transfer above the tile size) was asked for knowing its estimate: it may run for twice that,
+# up to this
+LARGE_JOB_TIME_LIMIT = float(os.environ.get("GENMODS_LARGE_JOB_TIME_LIMIT", 3600))
 
 
 def _bounded(value, low, high, name):
@@ -89,7 +92,8 @@ class JobEnd:
 # stay in view, the progress is shown once, and no text lies under the bar.
 
 
-def _stream_job(job, progress, describe, tab: str, request=None, clock: StepClock | None = None):
+def _stream_job(job, progress, describe, tab: str, request=None, clock: StepClock | None = None,
+                time_limit: float = IMAGE_TIME_LIMIT):
     """Runs `job(callback)` in a worker, reporting progress with the time left (from the steps' own times); yields
     ("preview", image, report, seconds left or None) and finally ("end", JobEnd, None, None). Stop (the tab's
     button) or the time limit end it early with the last image kept. Input errors become gr.Error."""
@@ -97,7 +101,7 @@ def _stream_job(job, progress, describe, tab: str, request=None, clock: StepCloc
     last_image = last_report = None
     clock = clock or StepClock()
     try:
-        for update in run_streaming(job, time_limit=IMAGE_TIME_LIMIT, stop=stop):
+        for update in run_streaming(job, time_limit=time_limit, stop=stop):
             if update.kind == "done":
                 yield "end", JobEnd(result=update.value, report=last_report), None, None
                 return

@@ -29,6 +29,8 @@ class VisitorDefaults:
     clip_size: int  # Style a moving image
     clip_iterations: int  # the first frame; each later one CLIP_LATER_SHARE of it (at least 10)
     clip_frames: int
+    style_max_size: int = 2048  # the Output size slider's end: above style_tile the finest scales go in tiles
+    style_tile: int = 512  # the largest side optimised in one piece (memory: benchmarks/style_large.py)
 
 
 CPU_DEFAULTS = VisitorDefaults(
@@ -42,6 +44,7 @@ GPU_DEFAULTS = VisitorDefaults(
     dream_side=512, dream_iterations=20, dream_octaves=3,
     zoom_frames=24, zoom_side=512, zoom_octaves=3, zoom_iterations=10,
     clip_size=256, clip_iterations=60, clip_frames=12,
+    style_max_size=4096, style_tile=1024,
 )
 # what the tabs offered before they were sized for the hardware (benchmarks/visitor_defaults.py compares)
 FORMER_DEFAULTS = VisitorDefaults(

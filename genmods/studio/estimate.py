@@ -140,6 +140,8 @@ def style_estimate(settings: StyleSettings, aspect: float = 0.75, frames: int = 
                    frame_iterations: int | None = None) -> Estimate:
     """`style_transfer` (or `style_video` with `frames`) with these settings; `aspect` is the content's
     height / width."""
+    if settings.color == "colors-only":  # the colour transfer alone: no network
+        return _estimate("style", STYLE_IMAGE_OVERHEAD * frames, [])
     lbfgs = settings.optimizer == "lbfgs"
     per_iteration = LBFGS_EVALUATIONS_PER_ITERATION if lbfgs else 1.0
     unit = evaluation_seconds(settings.backbone, settings.layers, "fp32" if lbfgs else settings.precision)
@@ -147,10 +149,15 @@ def style_estimate(settings: StyleSettings, aspect: float = 0.75, frames: int = 
 
     def one_image(iterations: int) -> list[float]:
         costs = []
-        for n, (h, w) in zip(settings.schedule(iterations), sizes):
-            step = per_iteration * _scaled(unit, h, w) + STYLE_ITERATION_OVERHEAD
-            # 2 evaluations per scale for the targets and the starting point, before its first iteration
-            costs += [step + 2 * _scaled(unit, h, w)] + [step] * (n - 1)
+        for n, size in zip(settings.schedule(iterations), sizes):
+            tiles = settings.tiles(size)
+            for tile in tiles:  # one, the whole image, unless the scale is tiled
+                top, left, bottom, right = tile.window
+                evaluation = _scaled(unit, bottom - top, right - left)
+                step = per_iteration * evaluation + STYLE_ITERATION_OVERHEAD
+                # before the first iteration: the targets and the starting point (2 evaluations); a tile also
+                # recounts its neighbours' cells, about as much again
+                costs += [step + (2 if len(tiles) == 1 else 4) * evaluation] + [step] * (n - 1)
         return costs
 
     later = max(10, settings.iterations // 2) if frame_iterations is None else frame_iterations

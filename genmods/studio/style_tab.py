@@ -14,12 +14,12 @@ from PIL import Image
 from ..style import (
     DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, StyleSettings, style_transfer, style_video,
 )
-from ..style.transfer import OPTIMIZERS
+from ..style.transfer import COLOR_MODES, OPTIMIZERS
 from ..style.video import MAX_FRAMES, checked_header, read_clip
-from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation
+from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation, save_image
 from . import estimate
 from .common import (
-    MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed, _stopped_line,
+    IMAGE_TIME_LIMIT, LARGE_JOB_TIME_LIMIT, MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed, _stopped_line,
     _stream_job, _user_error, upload_path,
 )
 from .defaults import DEFAULTS, clip_frame_iterations
@@ -117,12 +117,23 @@ def _styles_and_masks(style_image, second_style_image, second_style_weight, mask
     return [style_image], None, [region]
 
 
-def style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, multi_scale,
-                   style_scale, pooling, seed) -> StyleSettings:
+def colour_mode(color) -> str:
+    """The Colour control's value as a library colour mode; True / False are what API clients of the former
+    "preserve colour" checkbox send (luminance-only transfer, or not)."""
+    if isinstance(color, bool) or color is None:
+        return "luminance" if color else "style"
+    if color not in COLOR_MODES:
+        raise _user_error(f"Colour: choose one of {', '.join(COLOR_MODES)} (got {color!r}).")
+    return color
+
+
+def style_settings(style_strength, tv_weight, iterations, image_size, optimizer, color, multi_scale,
+                   style_scale, pooling, seed, max_size: int = DEFAULTS.style_max_size) -> StyleSettings:
     """The tab's sliders as the library's settings, each checked against its slider's range (a message naming the
-    slider). The one place where a slider's meaning changes: Style strength is log₁₀ β/α, so β = 10^strength."""
+    slider). The one place where a slider's meaning changes: Style strength is log₁₀ β/α, so β = 10^strength.
+    Above the device's tile size (DEFAULTS.style_tile) the finest scales are refined in tiles."""
     strength = _bounded(style_strength, *STYLE_STRENGTH_RANGE, "Style strength")
-    image_size = int(_bounded(image_size, 64, MAX_IMAGE_SIDE, "Output size"))
+    image_size = int(_bounded(image_size, 64, max_size, "Output size"))
     # a small output has fewer coarse scales (the coarsest keeps at least COARSEST_SIDE px; the sizes are in the info)
     multi_scale = min(int(_bounded(multi_scale, 1, 3, "Scales")), 1 + int(math.log2(image_size / COARSEST_SIDE)))
     if optimizer not in OPTIMIZERS:
@@ -132,8 +143,7 @@ def style_settings(style_strength, tv_weight, iterations, image_size, optimizer,
             image_size=image_size,
             iterations=int(_bounded(iterations, 1, MAX_STYLE_ITERATIONS, "Iterations")),
             content_weight=1.0, style_weight=10.0**strength, tv_weight=_bounded(tv_weight, 0, MAX_TV_WEIGHT, "TV weight"),
-            optimizer=optimizer, preserve_color=bool(preserve_color),
-            multi_scale=multi_scale,
+            optimizer=optimizer, color=colour_mode(color), multi_scale=multi_scale, tile_size=DEFAULTS.style_tile,
             style_scale=_bounded(style_scale, 0.25, 2.0, "Style scale"), pooling=pooling, seed=_seed(seed),
         )
     except ValueError as error:  # e.g. an unknown pooling sent through the API
@@ -141,15 +151,20 @@ def style_settings(style_strength, tv_weight, iterations, image_size, optimizer,
 
 
 def estimate_style(content_image=None, image_size=DEFAULTS.style_size, iterations=DEFAULTS.style_iterations,
-                   optimizer="lbfgs", multi_scale=DEFAULTS.style_scales) -> str:
+                   optimizer="lbfgs", multi_scale=DEFAULTS.style_scales, color="style") -> str:
     """The time a Paint would take with these settings, as a line for the page (and the API)."""
     try:
-        settings = style_settings(DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, iterations, image_size, optimizer, False,
+        settings = style_settings(DEFAULT_STYLE_STRENGTH, DEFAULT_TV_WEIGHT, iterations, image_size, optimizer, color,
                                   multi_scale, 1.0, "max", 0)
         expected = estimate.style_estimate(settings, _aspect(content_image))
     except gr.Error as error:
         return f"⚠️ {error.message}"
-    return f"Paint will take {expected.describe()}."
+    if settings.color == "colors-only":
+        return "Colours only: the recolouring alone, no painting, about a second."
+    sizes = settings.sizes((1000, max(1, round(1000 * _aspect(content_image)))))
+    tiled = [(h, w, len(settings.tiles((h, w)))) for h, w in sizes if len(settings.tiles((h, w))) > 1]
+    pieces = ("; " + ", ".join(f"{w}×{h} in {count} tiles" for h, w, count in tiled)) if tiled else ""
+    return f"Paint will take {expected.describe()}{pieces}."
 
 
 def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, init, progress, request, history,
@@ -175,8 +190,10 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
         return loss_table(history) if history else None
 
     started = time.monotonic()
+    tiled = len(settings.tiles(settings.sizes((1000, max(1, round(1000 * _aspect(content_image)))))[-1])) > 1
+    limit = max(IMAGE_TIME_LIMIT, min(LARGE_JOB_TIME_LIMIT, 2 * expected.seconds)) if tiled else IMAGE_TIME_LIMIT
     for kind, value, report, left in _stream_job(job, progress, _describe_style, "style", request,
-                                                 estimate.StepClock(expected)):
+                                                 estimate.StepClock(expected), time_limit=limit):
         if kind == "preview":
             yield value, plot(), prefix + _running_line("Painting", expected, left), gr.skip()
         elif value.stopped:
@@ -186,11 +203,14 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
             result = value.result
             took = time.monotonic() - started
             expected.record(took)
-            extra = [f"Weighted losses at the start: {_loss_line(result.start)}",
-                     f"Weighted losses at the end: {_loss_line(result.final)}",
-                     f"Style strength β/α = {settings.style_weight:.3g}, TV weight {settings.tv_weight:g}; "
-                     f"sizes: {', '.join(f'{w}×{h}' for h, w in result.sizes)}; {seed_text}",
-                     f"Estimated {expected.describe()} before starting; took {estimate.duration(took)}"]
+            sizes = ", ".join(f"{w}×{h}" + (f" (in {len(settings.tiles((h, w)))} tiles)"
+                                            if len(settings.tiles((h, w))) > 1 else "") for h, w in result.sizes)
+            extra = [f"Estimated {expected.describe()} before starting; took {estimate.duration(took)}"]
+            if result.history:  # colors-only paints nothing: no losses
+                extra[:0] = [f"Weighted losses at the start: {_loss_line(result.start)}",
+                             f"Weighted losses at the end: {_loss_line(result.final)}",
+                             f"Style strength β/α = {settings.style_weight:.3g}, TV weight {settings.tv_weight:g}; "
+                             f"colour: {settings.color}; sizes: {sizes}; {seed_text}"]
             if masks is not None:
                 extra.insert(0, "Styled by region: " + ("each style in its own region" if len(masks) > 1
                                                         else "the painted region; the rest keeps the content"))
@@ -199,7 +219,7 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
 
 def stylize(content_image, style_image, second_style_image=None, second_style_weight=0.5,
             style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT, iterations=DEFAULTS.style_iterations,
-            image_size=DEFAULTS.style_size, optimizer="lbfgs", preserve_color=False, multi_scale=DEFAULTS.style_scales,
+            image_size=DEFAULTS.style_size, optimizer="lbfgs", color="style", multi_scale=DEFAULTS.style_scales,
             init="content", style_scale=1.0, pooling="max",
             seed=RANDOM_SEED, mask_editor=None, outside="keep the content",
             progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
@@ -216,7 +236,7 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
     if init not in ("content", "noise", "style"):
         raise _user_error(f"Start from: choose content, noise or style (got {init!r}).")
     styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
-    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
+    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, color,
                               multi_scale, style_scale, pooling, seed)
     yield from _run_style(content_image, styles, settings, blend=blend, masks=masks, init=init, progress=progress,
                           request=request, history=[])
@@ -225,7 +245,7 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
 def continue_style(content_image, style_image, second_style_image=None, second_style_weight=0.5,
                    style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT,
                    iterations=DEFAULTS.style_iterations, image_size=DEFAULTS.style_size, optimizer="lbfgs",
-                   preserve_color=False, multi_scale=DEFAULTS.style_scales, init="content", style_scale=1.0,
+                   color="style", multi_scale=DEFAULTS.style_scales, init="content", style_scale=1.0,
                    pooling="max", seed=RANDOM_SEED, mask_editor=None, outside="keep the content", last_run=None,
                    progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """Continue: `iterations` more, from the last result of this session (settings may have changed). With the
@@ -235,7 +255,7 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
     if content_image is None or style_image is None:
         raise _user_error("Continue needs the content and style images the result was painted from.")
     styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
-    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color,
+    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, color,
                               multi_scale, style_scale, pooling, seed)
     previous = last_run.get("result") or last_run["image"]
     history = [dict(h, step=i + 1) for i, h in enumerate(getattr(previous, "history", []))]
@@ -274,7 +294,7 @@ def estimate_clip(clip=None, image_size=DEFAULTS.clip_size, iterations=DEFAULTS.
 
 def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_weight=DEFAULT_TV_WEIGHT,
                  iterations=DEFAULT_CLIP_ITERATIONS, image_size=DEFAULTS.clip_size, optimizer="lbfgs",
-                 preserve_color=False, style_scale=1.0, pooling="max", seed=RANDOM_SEED, max_frames=DEFAULTS.clip_frames,
+                 color="style", style_scale=1.0, pooling="max", seed=RANDOM_SEED, max_frames=DEFAULTS.clip_frames,
                  temporal_weight=DEFAULT_TEMPORAL_WEIGHT,
                  progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
     """Styles an animated GIF or a short MP4/WebM frame by frame (`genmods.style.style_video`): each frame starts
@@ -284,7 +304,7 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
         raise _user_error("Upload an animated GIF or a short video (MP4 or WebM), or pick the example.")
     if style_image is None:
         raise _user_error("Upload a style image (or pick an example) above.")
-    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, preserve_color, 1,
+    settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, color, 1,
                               style_scale, pooling, seed)
     frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))
     temporal = _bounded(temporal_weight, 0, MAX_TEMPORAL_WEIGHT, "Temporal weight")
@@ -340,7 +360,19 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
         yield styled[-1], mp4, gif, "\n\n".join(lines)
 
 __all__ = [
-    "style_settings", "stylize", "continue_style", "stylize_clip", "estimate_style", "estimate_clip", "painted_region", "mask_canvas",
+    "style_settings", "stylize", "continue_style", "sixteen_bit_png", "colour_mode", "stylize_clip", "estimate_style", "estimate_clip", "painted_region", "mask_canvas",
     "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE", "DEFAULT_STYLE_STRENGTH", "MAX_TEMPORAL_WEIGHT",
     "OUTSIDE_CHOICES", "MAX_CLIP_FRAMES", "MAX_FRAMES",
 ]
+
+
+def sixteen_bit_png(last_run):
+    """The download button for the last finished result as a 16-bit-per-channel PNG (for print); hidden when the
+    run was stopped early (no full-precision result)."""
+    result = (last_run or {}).get("result")
+    if result is None or getattr(result, "pixels", None) is None:
+        return gr.DownloadButton(value=None, visible=False)
+    folder = Path(tempfile.mkdtemp(prefix="genmods-style-"))
+    height, width = result.pixels.shape[:2]
+    path = save_image(result, folder / f"styled-{width}x{height}-16bit.png", bits=16)
+    return gr.DownloadButton(f"16-bit PNG, {width}×{height} (for print)", value=path, visible=True)

@@ -1,6 +1,8 @@
 """The text tab: three continuations of the conditioning text at three temperatures, streamed, and the
-next-character view."""
+next-character view; inside the model: surprisal per character, one cell's activation, the cells that track a
+property."""
 
+import math
 import os
 from functools import lru_cache
 
@@ -9,7 +11,9 @@ import torch
 
 from ..text.batching import TextBatcher
 from ..text.generate import PromptError, TextRequest, prepare_prompt
+from ..text.interpret import PROPERTIES, cell_activations, find_cells, surprisal
 from ..text.sampling import temperature_label
+from ..tracing import MODEL_CALLS
 from .common import REPO_ROOT, RANDOM_SEED, STOP, _bounded, _seed, _session, _user_error
 from .plots import next_character_table
 
@@ -134,3 +138,122 @@ def next_character_at(walk, position=None):
             f"(p = {p:.1%} before reweighting).")
     table = next_character_table(probs[index], tokenizer, walk["temperatures"])
     return gr.Slider(value=index + 1, minimum=1, maximum=len(probs), interactive=True), line, table
+
+
+# Inside the model: surprisal per character, one cell's activation, and the cells that track a property.
+PROPERTY_NAMES = tuple(PROPERTIES)
+SURPRISAL_SCALE = 8.0  # bits shown at full colour: p = 1/256 or less
+MOST_SURPRISING = 5
+INSIDE_EXAMPLE = (
+    'what is "truth"? the philosopher (who has always loved her) answers: "a woman." and the free spirit?\n'
+    "he laughs. (he knows that every great thing must first wear a mask.)\n"
+    'we good europeans say "no" to nothing; we say: "so be it!"'
+)
+
+
+def _analysed_text(text) -> str:
+    if text is None or not str(text).strip():
+        raise _user_error("Type or paste a text to look at (up to 2,000 characters).")
+    if len(text) > MAX_PROMPT_LENGTH:
+        raise _user_error(f"The text has {len(text):,} characters; the limit is {MAX_PROMPT_LENGTH:,}.")
+    return text
+
+
+def _dropped_line(tokenizer, text) -> str:
+    dropped = tokenizer.unknown_characters(text)
+    return f"\n\n⚠️ Left out, never seen in training: {' '.join(map(repr, dropped))}" if dropped else ""
+
+
+def _shown(char: str) -> str:
+    return {" ": "␣", "\n": "⏎", "`": "'"}.get(char, char)
+
+
+def text_surprisal(text, stage="converged"):
+    """The text coloured by the model's surprisal (bits for each character given what precedes it), with the
+    bits per character and the five most surprising spots. Returns (highlighted characters, summary): the
+    highlight is [(character, bits / SURPRISAL_SCALE clipped to 1)], for `gr.HighlightedText`."""
+    text = _analysed_text(text)
+    model, tokenizer = load_text_model(stage)
+    try:
+        with MODEL_CALLS.shared():  # never while a feature extractor is traced in another thread (genmods.tracing)
+            scored = surprisal(model, tokenizer, text)
+    except PromptError as error:
+        raise _user_error(error) from None
+    if len(scored) < 2:
+        raise _user_error("Give at least two characters: the first one only sets the context.")
+    bits = [b for _, b in scored[1:]]
+    seen = "".join(char for char, _ in scored)
+    worst = sorted(range(1, len(scored)), key=lambda i: -scored[i][1])[:MOST_SURPRISING]
+    spots = "\n".join(
+        f"{rank}. `…{''.join(map(_shown, seen[max(0, i - 24):i]))}` → **{_shown(seen[i])}**: "
+        f"{scored[i][1]:.1f} bits (p = {2 ** -scored[i][1]:.2%})" for rank, i in enumerate(worst, start=1))
+    summary = (f"**{sum(bits) / len(bits):.2f} bits per character** ({sum(bits) / len(bits) * math.log(2):.3f} "
+               f"nats) over the {len(bits):,} characters the {stage} model predicted (the first has no context). "
+               f"Red: surprising, up to {SURPRISAL_SCALE:g} bits and more.\n\nMost surprising:\n{spots}"
+               f"{_dropped_line(tokenizer, text)}")
+    highlight = [(scored[0][0], None)] + [(char, min(1.0, b / SURPRISAL_SCALE)) for char, b in scored[1:]]
+    return highlight, summary
+
+
+def _layer_and_cell(model, layer, cell) -> tuple[int, int]:
+    layers, cells = model.config.num_hidden_layers, model.config.hidden_size
+    return (int(_bounded(layer, 1, layers, f"Layer (1 to {layers})")),
+            int(_bounded(cell, 0, cells - 1, f"Cell (0 to {cells - 1})")))
+
+
+def cell_view(text, stage="converged", layer=1, cell=0):
+    """The text coloured by one LSTM cell: tanh of its cell state after each character, in [−1, 1] (red
+    positive, blue negative). Returns (highlighted characters, a line saying what is shown)."""
+    text = _analysed_text(text)
+    model, tokenizer = load_text_model(stage)
+    layer, cell = _layer_and_cell(model, layer, cell)
+    try:
+        with MODEL_CALLS.shared():
+            activations = cell_activations(model, tokenizer, text, kind="cell")[:, layer - 1, cell]
+        seen = prepare_prompt(tokenizer, text).text
+    except PromptError as error:
+        raise _user_error(error) from None
+    line = (f"Layer {layer}, cell {cell} of the {stage} model: **tanh of its cell state** after each character "
+            f"(red towards +1, blue towards −1; from {activations.min():+.2f} to {activations.max():+.2f})."
+            f"{_dropped_line(tokenizer, text)}")
+    return [(char, float(value)) for char, value in zip(seen, activations)], line
+
+
+def find_cells_view(text, stage="converged", property_name="inside quotes"):
+    """The five cells that track `property_name` best over the text (Pearson's r of tanh(c) with the property,
+    one value per character), and the best one shown. Returns (table rows [layer, cell, r], layer, cell,
+    highlighted characters, line)."""
+    text = _analysed_text(text)
+    if property_name not in PROPERTIES:
+        raise _user_error(f"Unknown property {property_name!r}: choose one of {', '.join(PROPERTIES)}.")
+    model, tokenizer = load_text_model(stage)
+    try:
+        with MODEL_CALLS.shared():
+            matches = find_cells(model, tokenizer, text, [property_name])[property_name]
+    except PromptError as error:
+        raise _user_error(error) from None
+    if not matches:
+        raise _user_error(f"“{property_name}” does not change anywhere in this text, so no cell can track it: "
+                          "give a text where it does (quotes, parentheses, several lines, sentences).")
+    rows = [[m.layer, m.cell, round(m.correlation, 3)] for m in matches]
+    best = matches[0]
+    highlight, line = cell_view(text, stage, best.layer, best.cell)
+    line = (f"Best cell for “{property_name}”: layer {best.layer}, cell {best.cell}, r = {best.correlation:+.2f}. "
+            + line)
+    return rows, best.layer, best.cell, highlight, line
+
+
+def cell_sliders(stage="converged"):
+    """The layer and cell sliders' ranges for a model stage."""
+    model, _ = load_text_model(stage)
+    return (gr.Slider(minimum=1, maximum=model.config.num_hidden_layers),
+            gr.Slider(minimum=0, maximum=model.config.hidden_size - 1))
+
+
+def chosen_cell(table, text, stage, evt: gr.SelectData):
+    """A row of the find-cells table clicked: that cell shown. Returns (layer, cell, highlighted characters, line)."""
+    rows = table.values.tolist() if hasattr(table, "values") else table
+    row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    layer, cell = int(rows[row][0]), int(rows[row][1])
+    highlight, line = cell_view(text, stage, layer, cell)
+    return layer, cell, highlight, line
