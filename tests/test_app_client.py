@@ -2,6 +2,7 @@
 app serving. Backbones fall back to random weights here (HF_HUB_OFFLINE=1, set in conftest)."""
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -179,7 +180,7 @@ def test_style_transfer_streams_images_and_a_loss_curve(client, files):
 def test_style_transfer_with_a_second_style_and_colour_preservation(client, files):
     image, _, info = client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
                                     second_style_image=handle_file(files["big.png"]), second_style_weight=0.3,
-                                    preserve_color=True, multi_scale=2, iterations=10, image_size=128,
+                                    color="luminance", multi_scale=2, iterations=10, image_size=128,
                                     api_name="/style_transfer")
     assert Image.open(image).size == (128, 85) and "64×43, 128×85" in info
 
@@ -331,3 +332,44 @@ def test_a_huge_or_broken_brush_layer_is_refused_before_it_is_decoded(client, fi
     with pytest.raises(Exception, match="The brushed mask layer is not an image we can read"):
         client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
                        iterations=1, image_size=64, mask_editor=broken, api_name="/style_transfer")
+
+
+def test_colour_modes_and_a_large_size_through_the_api(client, files):
+    image, _, info = client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                                    color="colors-only", image_size=160, api_name="/style_transfer")
+    assert Image.open(image).size == (160, 107) and "colors only" in info and "Random weights" not in info
+    image, _, info = client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                                    color="histogram", iterations=4, image_size=64, api_name="/style_transfer")
+    assert "colour: histogram" in info
+    with pytest.raises(Exception, match="sepia"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                       color="sepia", iterations=1, image_size=64, api_name="/style_transfer")
+    large = client.predict(content_image=handle_file(files["cat.png"]), image_size=2048, iterations=50,
+                           multi_scale=3, api_name="/estimate_style")
+    assert large.startswith("Paint will take") and re.search(r"1024×68\d in \d+ tiles, 2048×136\d in \d+ tiles", large)
+    assert "tiles" not in client.predict(content_image=handle_file(files["cat.png"]), image_size=384,
+                                         api_name="/estimate_style")
+    assert "no painting" in client.predict(content_image=handle_file(files["cat.png"]), color="colors-only",
+                                           api_name="/estimate_style")
+
+
+def test_surprisal_and_cells_through_the_api(client):
+    text = 'he said "so be it" (and laughed).\nwe free spirits laugh too.'
+    highlight, summary = client.predict(text=text, stage="converged", api_name="/surprisal")
+    tokens = [item["token"] for item in highlight]
+    assert "".join(tokens) == text.lower() and highlight[0]["class_or_confidence"] is None
+    assert all(0 <= item["class_or_confidence"] <= 1 for item in highlight[1:])
+    assert "bits per character" in summary and summary.count("bits (p =") == 5
+    table, layer, cell, view, info = client.predict(text=text, stage="converged", property_name="inside quotes",
+                                                    api_name="/find_cells")
+    assert len(table["data"]) == 5 and (layer, cell) == tuple(table["data"][0][:2])
+    assert abs(table["data"][0][2]) >= abs(table["data"][-1][2])
+    assert "".join(item["token"] for item in view) == text.lower() and "tanh of its cell state" in info
+    view, info = client.predict(text=text, stage="early", layer=2, cell=511, api_name="/cell_activations")
+    assert all(-1 <= item["class_or_confidence"] <= 1 for item in view) and "Layer 2, cell 511 of the early" in info
+    with pytest.raises(Exception, match="Cell \\(0 to 511\\)"):
+        client.predict(text=text, stage="early", layer=1, cell=600, api_name="/cell_activations")
+    with pytest.raises(Exception, match="does not change anywhere"):
+        client.predict(text="no quotes at all", stage="converged", property_name="inside quotes", api_name="/find_cells")
+    with pytest.raises(Exception, match="the limit is 2,000"):
+        client.predict(text="x" * 2001, stage="converged", api_name="/surprisal")

@@ -335,3 +335,55 @@ def test_a_clip_is_styled_in_the_browser_with_its_frames_streaming(page, picture
     page.get_by_role("button", name="Style the clip", exact=True).click()
     page.locator("#clip-info", has_text="3 frames at").wait_for(timeout=60_000)
     assert "Stopped after" not in text_of(page, "clip-info")
+
+
+def test_inside_the_model_colours_the_text_by_surprisal_and_by_a_found_cell(page):
+    page.get_by_role("tab", name="Text").click()
+    page.get_by_text("Inside the model").click()
+    page.get_by_role("button", name="Colour by surprisal").click()
+    page.locator("#surprisal-info", has_text="bits per character").wait_for()
+    assert 'what is "truth"? the philosopher' in page.locator("#surprisal-view").inner_text().replace("\n", "")
+    assert text_of(page, "surprisal-info").count("bits (p =") == 5
+    page.locator("#surprisal-view").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "text-surprisal.png", full_page=True)
+    page.get_by_role("button", name="Find cells").click()
+    page.locator("#cell-info", has_text="Best cell for “inside quotes”").wait_for()
+    best = text_of(page, "cell-info")
+    page.locator("#cell-table").scroll_into_view_if_needed()
+    page.locator("#cell-table [data-testid=cell-4-2]").wait_for()  # five rows: layer, cell, r
+    layer, cell = (page.locator(f"#cell-table [data-testid=cell-2-{column}]").inner_text().strip() for column in (0, 1))
+    page.locator("#cell-table [data-testid=cell-2-0]").click()  # jump to the third-best cell
+    page.wait_for_function("document.querySelector('#cell-info').innerText.startsWith('Layer')")
+    assert text_of(page, "cell-info").startswith(f"Layer {layer}, cell {cell} of the converged model")
+    page.locator("#cell-view").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "text-cells.png", full_page=True)
+
+
+def test_colours_only_then_a_16_bit_download(page, pictures, tmp_path):
+    page.get_by_role("tab", name="Style transfer").click()
+    panel = visible_panel(page)
+    uploads = panel.locator("input[type=file]")
+    uploads.nth(0).set_input_files(str(pictures / "cat.png"))
+    uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
+    page.locator("#style-colour").get_by_text("colours only, no painting").click()
+    page.locator("#style-estimate", has_text="Colours only").wait_for()
+    set_number(page, "Output size (px)", 2048)
+    page.locator("#style-estimate", has_text="Colours only").wait_for()
+    page.locator("#style-colour").get_by_text("the style's palette first (histogram)").click()
+    page.locator("#style-estimate", has_text="tiles").wait_for()
+    page.screenshot(path=ARTIFACTS / "style-large-estimate.png", full_page=True)
+    page.locator("#style-colour").get_by_text("colours only, no painting").click()
+    set_number(page, "Output size (px)", 640)
+    page.get_by_role("button", name="Paint", exact=True).click()
+    page.locator("#style-info", has_text="colors only").wait_for()
+    download_button = page.locator("#style-png")
+    download_button.wait_for()
+    with page.expect_download() as download:
+        download_button.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    import png
+
+    width, height, _, info = png.Reader(filename=str(saved)).read()
+    assert (width, max(width, height), info["bitdepth"]) == (640, 640, 16)
+    page.screenshot(path=ARTIFACTS / "style-colours-only.png", full_page=True)
