@@ -78,6 +78,7 @@ def text_of(page, elem_id: str) -> str:
 
 def share_and_reopen(page, browser_context):
     """Clicks the visible tab's "Share via Link" and opens the copied link in a new page."""
+    page.evaluate("navigator.clipboard.writeText('')")  # not the link an earlier test copied
     visible_panel(page).get_by_role("button", name="Share via Link").click()
     # polled here: page.wait_for_function takes an async function's promise as an immediate success
     link = ""
@@ -90,6 +91,16 @@ def share_and_reopen(page, browser_context):
     reopened.goto(link)
     reopened.locator("[role=tab][aria-selected=true]").wait_for()
     return reopened
+
+
+def open_style_tab_with_cat_and_coffee(page, pictures):
+    """The style tab with the cat as content and the coffee as style; returns the tab's panel."""
+    page.get_by_role("tab", name="Style transfer").click()
+    panel = visible_panel(page)
+    uploads = panel.locator("input[type=file]")
+    uploads.nth(0).set_input_files(str(pictures / "cat.png"))
+    uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
+    return panel
 
 
 def selected_tab(page) -> str:
@@ -185,11 +196,7 @@ def test_deep_dream_streams_visibly_stops_and_reopens_from_a_link(page, browser_
 
 
 def test_style_tab_stop_then_paint_at_once_finishes_and_reopens_from_a_link(page, browser_context, pictures):
-    page.get_by_role("tab", name="Style transfer").click()
-    panel = visible_panel(page)
-    uploads = panel.locator("input[type=file]")
-    uploads.nth(0).set_input_files(str(pictures / "cat.png"))
-    uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
+    panel = open_style_tab_with_cat_and_coffee(page, pictures)
     set_number(page, "Iterations", 400)
     set_number(page, "Output size (px)", 128)
     set_number(page, "Style strength", 2)  # log10 β/α: style 100× the content
@@ -252,11 +259,7 @@ def test_stop_then_change_a_setting_then_paint_runs_the_new_paint(page):
 
 
 def test_style_by_a_brushed_region_then_continue(page, pictures):
-    page.get_by_role("tab", name="Style transfer").click()
-    panel = visible_panel(page)
-    uploads = panel.locator("input[type=file]")
-    uploads.nth(0).set_input_files(str(pictures / "cat.png"))
-    uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
+    panel = open_style_tab_with_cat_and_coffee(page, pictures)
     page.get_by_text("Style by region: brush where the style goes").click()
     canvas = page.locator("#style-mask canvas").first
     canvas.wait_for()
@@ -360,11 +363,7 @@ def test_inside_the_model_colours_the_text_by_surprisal_and_by_a_found_cell(page
 
 
 def test_colours_only_then_a_16_bit_download(page, pictures, tmp_path):
-    page.get_by_role("tab", name="Style transfer").click()
-    panel = visible_panel(page)
-    uploads = panel.locator("input[type=file]")
-    uploads.nth(0).set_input_files(str(pictures / "cat.png"))
-    uploads.nth(1).set_input_files(str(pictures / "coffee.png"))
+    panel = open_style_tab_with_cat_and_coffee(page, pictures)
     page.locator("#style-colour").get_by_text("colours only, no painting").click()
     page.locator("#style-estimate", has_text="Colours only").wait_for()
     set_number(page, "Output size (px)", 2048)
