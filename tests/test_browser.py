@@ -259,7 +259,7 @@ def test_stop_then_change_a_setting_then_paint_runs_the_new_paint(page):
 
 
 def test_style_by_a_brushed_region_then_continue(page, pictures):
-    panel = open_style_tab_with_cat_and_coffee(page, pictures)
+    open_style_tab_with_cat_and_coffee(page, pictures)
     page.get_by_text("Style by region: brush where the style goes").click()
     canvas = page.locator("#style-mask canvas").first
     canvas.wait_for()
@@ -351,7 +351,6 @@ def test_inside_the_model_colours_the_text_by_surprisal_and_by_a_found_cell(page
     page.screenshot(path=ARTIFACTS / "text-surprisal.png", full_page=True)
     page.get_by_role("button", name="Find cells").click()
     page.locator("#cell-info", has_text="Best cell for “inside quotes”").wait_for()
-    best = text_of(page, "cell-info")
     page.locator("#cell-table").scroll_into_view_if_needed()
     page.locator("#cell-table [data-testid=cell-4-2]").wait_for()  # five rows: layer, cell, r
     layer, cell = (page.locator(f"#cell-table [data-testid=cell-2-{column}]").inner_text().strip() for column in (0, 1))
@@ -363,7 +362,7 @@ def test_inside_the_model_colours_the_text_by_surprisal_and_by_a_found_cell(page
 
 
 def test_colours_only_then_a_16_bit_download(page, pictures, tmp_path):
-    panel = open_style_tab_with_cat_and_coffee(page, pictures)
+    open_style_tab_with_cat_and_coffee(page, pictures)
     page.locator("#style-colour").get_by_text("colours only, no painting").click()
     page.locator("#style-estimate", has_text="Colours only").wait_for()
     set_number(page, "Output size (px)", 2048)

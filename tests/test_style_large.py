@@ -172,6 +172,14 @@ def test_colors_only_keeps_the_photos_structure(colour_runs):
     assert result.history == [] and result.weights.warning is None  # no network ran
 
 
+def test_colors_only_refuses_a_region_it_would_ignore():
+    content = photo("rocket")
+    mask = np.zeros((content.height, content.width), np.uint8)
+    mask[:, : content.width // 2] = 255
+    with pytest.raises(ValueError, match="recolours the whole photo"):
+        style_transfer(content, paint_mosaic(), masks=[mask], color="colors-only", image_size=128)
+
+
 def test_colors_only_runs_no_network(monkeypatch):
     import genmods.style.transfer as transfer
 

@@ -19,8 +19,8 @@ from ..style.video import MAX_FRAMES, checked_header, read_clip
 from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation, save_image
 from . import estimate
 from .common import (
-    IMAGE_TIME_LIMIT, LARGE_JOB_TIME_LIMIT, MAX_IMAGE_SIDE, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed, _stopped_line,
-    _stream_job, _user_error, upload_path,
+    IMAGE_TIME_LIMIT, LARGE_JOB_TIME_LIMIT, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed,
+    _stopped_line, _stream_job, _user_error, upload_path,
 )
 from .defaults import DEFAULTS, clip_frame_iterations
 from .plots import loss_table

@@ -21,14 +21,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..vision.backbones import FeatureExtractor, WeightsInfo, feature_extractor
+from ..vision.backbones import WeightsInfo, feature_extractor
 from ..vision.images import DEFAULT_MAX_SIDE, ImageInputError, load_image, load_mask, pixels_to_image
 from .colour import luminance, match_luminance, transfer_palette, with_chrominance_of
 from .tiles import Tile, WholeImage, cell_gram_sum, feather, tile_layout
@@ -615,6 +615,9 @@ def style_transfer(content, style, settings: StyleSettings | None = None, *, ini
     settings = (settings or StyleSettings()).with_options(**options)
     inputs = load_inputs(content, style, init, masks, style_blend, settings)
     if settings.color == "colors-only":
+        if inputs.regions is not None:
+            raise ValueError("Colours only recolours the whole photo: clear the brushed region, or choose another "
+                             "colour mode to paint a region.")
         return palette_only(inputs, settings, started)
     extractor = feature_extractor(settings.backbone, settings.layers, pretrained=settings.pretrained,
                                   pooling=settings.pooling, weights_file=settings.weights_file,
