@@ -38,17 +38,30 @@ def _best_of_two(run) -> float:
     return min(times)
 
 
+def _estimate_and_actual(expected_of, run, attempts: int = 2) -> tuple[float, float]:
+    """(estimated, actual) seconds; measured again, from a fresh measurement, when they are more than 30 % apart:
+    one busy moment on a shared machine (a 1-second job) must not decide the test, a wrong estimate still does."""
+    for _ in range(attempts):
+        estimate._measure.cache_clear()
+        expected, actual = expected_of(), _best_of_two(run)
+        if 0.7 * expected <= actual <= 1.3 * expected:
+            break
+    return expected, actual
+
+
 def test_a_dream_estimate_is_within_30_percent_of_the_time_it_takes(photo, fresh_measurements):
     settings = DreamSettings(pretrained=False, octaves=2, iterations=15, max_side=192)
-    expected = estimate.dream_estimate(settings, 192, photo.height / photo.width).measured
-    actual = _best_of_two(lambda: deep_dream(photo, settings))
+    expected, actual = _estimate_and_actual(
+        lambda: estimate.dream_estimate(settings, 192, photo.height / photo.width).measured,
+        lambda: deep_dream(photo, settings))
     assert 0.7 * expected <= actual <= 1.3 * expected, (expected, actual)
 
 
 def test_a_style_estimate_is_within_30_percent_of_the_time_it_takes(photo, fresh_measurements):
     settings = StyleSettings(pretrained=False, image_size=128, iterations=20, multi_scale=2)
-    expected = estimate.style_estimate(settings, photo.height / photo.width).measured
-    actual = _best_of_two(lambda: style_transfer(photo, photo, settings))
+    expected, actual = _estimate_and_actual(
+        lambda: estimate.style_estimate(settings, photo.height / photo.width).measured,
+        lambda: style_transfer(photo, photo, settings))
     assert 0.7 * expected <= actual <= 1.3 * expected, (expected, actual)
 
 
