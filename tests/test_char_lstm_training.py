@@ -193,3 +193,15 @@ def test_trainer_runs_distributed_with_two_processes(tmp_path, corpus_file):
     assert json.loads((out / "training_args.json").read_text())["processes"] == 2
     assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2]
     assert (out / "model.safetensors").exists() and list((out / "checkpoints").glob("step-*"))
+
+
+def test_exported_weights_are_stored_in_half_precision_and_load_as_float32(tmp_path, corpus_file):
+    from safetensors import safe_open
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "run"
+    main(["--corpus", str(corpus_file), "--output-dir", str(out), *TINY, "--epochs", "1"])
+    with safe_open(str(out / "model.safetensors"), "pt") as handle:
+        assert {handle.get_tensor(name).dtype for name in handle.keys()} == {torch.float16}
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
