@@ -7,11 +7,12 @@ import os
 from functools import lru_cache
 
 import gradio as gr
+import numpy as np
 import torch
 
 from ..text.batching import TextBatcher
 from ..text.generate import PromptError, TextRequest, prepare_prompt
-from ..text.interpret import PROPERTIES, cell_activations, find_cells, surprisal
+from ..text.interpret import PROPERTIES, cell_activations, rank_cells, surprisal
 from ..text.sampling import temperature_label
 from ..tracing import MODEL_CALLS
 from .common import REPO_ROOT, RANDOM_SEED, STOP, _bounded, _seed, _session, _user_error
@@ -201,46 +202,52 @@ def _layer_and_cell(model, layer, cell) -> tuple[int, int]:
             int(_bounded(cell, 0, cells - 1, f"Cell (0 to {cells - 1})")))
 
 
+def _all_cells(model, tokenizer, text) -> tuple[str, np.ndarray]:
+    """(the text as the model sees it, tanh of every cell state after each character)."""
+    try:
+        with MODEL_CALLS.shared():  # never while a feature extractor is traced in another thread (genmods.tracing)
+            return prepare_prompt(tokenizer, text).text, cell_activations(model, tokenizer, text, kind="cell")
+    except PromptError as error:
+        raise _user_error(error) from None
+
+
+def _one_cell(seen, activations, layer, cell, stage, dropped_line) -> tuple[list, str]:
+    values = activations[:, layer - 1, cell]
+    line = (f"Layer {layer}, cell {cell} of the {stage} model: **tanh of its cell state** after each character "
+            f"(red towards +1, blue towards −1; from {values.min():+.2f} to {values.max():+.2f}).{dropped_line}")
+    return [(char, float(value)) for char, value in zip(seen, values)], line
+
+
 def cell_view(text, stage="converged", layer=1, cell=0):
     """The text coloured by one LSTM cell: tanh of its cell state after each character, in [−1, 1] (red
     positive, blue negative). Returns (highlighted characters, a line saying what is shown)."""
     text = _analysed_text(text)
     model, tokenizer = load_text_model(stage)
     layer, cell = _layer_and_cell(model, layer, cell)
-    try:
-        with MODEL_CALLS.shared():
-            activations = cell_activations(model, tokenizer, text, kind="cell")[:, layer - 1, cell]
-        seen = prepare_prompt(tokenizer, text).text
-    except PromptError as error:
-        raise _user_error(error) from None
-    line = (f"Layer {layer}, cell {cell} of the {stage} model: **tanh of its cell state** after each character "
-            f"(red towards +1, blue towards −1; from {activations.min():+.2f} to {activations.max():+.2f})."
-            f"{_dropped_line(tokenizer, text)}")
-    return [(char, float(value)) for char, value in zip(seen, activations)], line
+    seen, activations = _all_cells(model, tokenizer, text)
+    return _one_cell(seen, activations, layer, cell, stage, _dropped_line(tokenizer, text))
 
 
 def find_cells_view(text, stage="converged", property_name="inside quotes"):
     """The five cells that track `property_name` best over the text (Pearson's r of tanh(c) with the property,
-    one value per character), and the best one shown. Returns (table rows [layer, cell, r], layer, cell,
-    highlighted characters, line)."""
+    one value per character), and the best one shown, from one pass over the text (what `find_cells` does, with
+    the activations kept for the view). Returns (table rows [layer, cell, r], layer, cell, highlighted
+    characters, line)."""
     text = _analysed_text(text)
     if property_name not in PROPERTIES:
         raise _user_error(f"Unknown property {property_name!r}: choose one of {', '.join(PROPERTIES)}.")
     model, tokenizer = load_text_model(stage)
-    try:
-        with MODEL_CALLS.shared():
-            matches = find_cells(model, tokenizer, text, [property_name])[property_name]
-    except PromptError as error:
-        raise _user_error(error) from None
-    if not matches:
+    seen, activations = _all_cells(model, tokenizer, text)
+    values = PROPERTIES[property_name](seen)
+    if values.std() == 0:
         raise _user_error(f"“{property_name}” does not change anywhere in this text, so no cell can track it: "
                           "give a text where it does (quotes, parentheses, several lines, sentences).")
-    rows = [[m.layer, m.cell, round(m.correlation, 3)] for m in matches]
+    matches = rank_cells(activations, values)
     best = matches[0]
-    highlight, line = cell_view(text, stage, best.layer, best.cell)
+    highlight, line = _one_cell(seen, activations, best.layer, best.cell, stage, _dropped_line(tokenizer, text))
     line = (f"Best cell for “{property_name}”: layer {best.layer}, cell {best.cell}, r = {best.correlation:+.2f}. "
             + line)
-    return rows, best.layer, best.cell, highlight, line
+    return [[m.layer, m.cell, round(m.correlation, 3)] for m in matches], best.layer, best.cell, highlight, line
 
 
 def cell_sliders(stage="converged"):

@@ -56,8 +56,8 @@ def cell_activations(model, tokenizer, text: str, kind: str = "cell") -> np.ndar
         return torch.stack(hidden, dim=2)[0].float().cpu().numpy()
     # the cell state is not an output of forward: step one character at a time and read it from the cache
     cache, states = DynamicCache(config=model.config), []
-    for position in range(ids.shape[1]):
-        model(input_ids=ids[:, position : position + 1], cache=cache, use_cache=True)
+    for position in range(ids.shape[1]):  # the base model: the head's logits are not needed here
+        model.base_model(input_ids=ids[:, position : position + 1], cache=cache, use_cache=True)
         states.append(torch.stack([layer.recurrent_states[0][0, 1] for layer in cache.layers]))  # (layers, cells)
     return torch.tanh(torch.stack(states)).float().cpu().numpy()
 
