@@ -14,12 +14,17 @@ from genmods import studio
 from genmods.studio.components import MaskEditor, image_input, image_output
 from genmods.studio.defaults import DEFAULTS
 from genmods.dream import PRESET_NAMES
-from genmods.examples import PAINTED_STYLES, PHOTOS, example_files
+from genmods.examples import PAINTED_STYLES, PAINTINGS, PHOTOS, example_files
 from genmods.text.sampling import SEED_TEXT, temperature_label
 from genmods.vision.backbones import SUPPORTED_BACKBONES
 
 
 examples = example_files()
+# the paintings first (genmods/paintings/PROVENANCE.md), then the textures we draw and a photo as a style
+STYLE_EXAMPLES = [("chelsea", "starry_night"), ("coffee", "great_wave"), ("rocket", "the_scream"),
+                  ("astronaut", "woman_with_a_hat"), ("chelsea", "shipwreck_of_the_minotaur"), ("coffee", "udnie"),
+                  ("astronaut", "swirls"), ("chelsea", "mosaic"), ("coffee", "brushstrokes"),
+                  ("rocket", "hubble_deep_field")]
 IMAGE_JOBS = dict(concurrency_id="images", concurrency_limit=1)  # one GPU: image jobs take turns
 # a small result fills its box (scaled, aspect kept) instead of sitting at its natural size in a corner of it
 CSS = ("#style-result img, #dream-result img, #clip-frame img {width: 100%; height: 100%; object-fit: contain;}"
@@ -180,7 +185,10 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     dream_image = image_input("Image", elem_id="dream-image")
                     gr.Examples([[examples[name]] for name in PHOTOS], inputs=[dream_image], label="Examples")
                     with gr.Row():
-                        backbone = gr.Dropdown(list(SUPPORTED_BACKBONES), value="inception_v3", label="Backbone")
+                        # InceptionV3 where its trained weights can be had, else the trained VGG19: decided as the
+                        # app starts (the API's default) and again at each page load (studio.backbone_choice)
+                        backbone = gr.Dropdown(list(SUPPORTED_BACKBONES), value=studio.dream_backbone()[0],
+                                               label="Backbone", elem_id="dream-backbone")
                         preset = gr.Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
                     custom_layers = gr.Textbox("", label="Custom layers (LAYER=WEIGHT, …)",
                                                placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=True)
@@ -257,6 +265,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                 outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
             wire_stop(stop_dream, "dream")
+            demo.load(studio.backbone_choice, None, backbone, api_visibility="private", queue=False)
             gr.on([demo.load, dream_image.change, backbone.change, octaves.change, octave_scale.change, iterations.change,
                    dream_side.change, preset.change], studio.estimate_dream,
                   inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side, preset],
@@ -279,13 +288,11 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     with gr.Row():
                         content_image = image_input("Content image", elem_id="style-content")
                         style_image = image_input("Style image", elem_id="style-style")
-                    gr.Examples([[examples[c], examples[s]] for c, s in
-                                 [("astronaut", "swirls"), ("chelsea", "mosaic"), ("coffee", "brushstrokes"),
-                                  ("rocket", "hubble_deep_field")]],
-                                inputs=[content_image, style_image], label="Examples")
+                    gr.Examples([[examples[c], examples[s]] for c, s in STYLE_EXAMPLES],
+                                inputs=[content_image, style_image], label="Examples", examples_per_page=6)
                     with gr.Accordion("Second style (blend)", open=False):
                         second_style = image_input("Second style image (optional)")
-                        gr.Examples([[examples[name]] for name in (*PAINTED_STYLES, "hubble_deep_field")],
+                        gr.Examples([[examples[name]] for name in (*PAINTINGS, *PAINTED_STYLES, "hubble_deep_field")],
                                     inputs=[second_style], label="Styles")
                         second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
                     with gr.Accordion("Style by region: brush where the style goes", open=False):

@@ -1,5 +1,5 @@
-"""Example images that work offline: photographs shipped with scikit-image, and style images we
-paint ourselves in code (so their licence is ours)."""
+"""Example images that work offline: photographs shipped with scikit-image, public-domain paintings shipped in
+genmods/paintings (their provenance in PROVENANCE.md there), and style textures we paint ourselves in code."""
 
 import tempfile
 from functools import lru_cache
@@ -9,6 +9,9 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+PAINTINGS_DIR = Path(__file__).resolve().parent / "paintings"
+# the lecture's "numerous well-known artworks", all in the public domain (genmods/paintings/PROVENANCE.md)
+PAINTINGS = ("starry_night", "great_wave", "the_scream", "woman_with_a_hat", "shipwreck_of_the_minotaur", "udnie")
 
 
 def photo(name: str) -> Image.Image:
@@ -17,6 +20,12 @@ def photo(name: str) -> Image.Image:
     if name not in PHOTOS + ("hubble_deep_field",):
         raise ValueError(f"unknown example photo {name!r}")
     return Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
+
+
+def painting(name: str) -> Image.Image:
+    if name not in PAINTINGS:
+        raise ValueError(f"unknown painting {name!r}; choose one of {', '.join(PAINTINGS)}")
+    return Image.open(PAINTINGS_DIR / f"{name}.jpg").convert("RGB")
 
 
 def _grid(size: int):
@@ -106,6 +115,8 @@ def example_files() -> dict[str, str]:
             image.thumbnail((512, 512))
             image.save(path)
         files[name] = str(path)
+    for name in PAINTINGS:
+        files[name] = str(PAINTINGS_DIR / f"{name}.jpg")
     for name, paint in PAINTED_STYLES.items():
         path = folder / f"{name}.png"
         if not path.exists():

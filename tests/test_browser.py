@@ -183,7 +183,8 @@ def test_deep_dream_streams_visibly_stops_and_reopens_from_a_link(page, browser_
     set_number(page, "Iterations per octave", 3)
     page.get_by_role("button", name="Dream", exact=True).click()
     page.locator("#dream-info", has_text="Done in").wait_for()
-    assert "Random weights" in text_of(page, "dream-info") and "Seed " in text_of(page, "dream-info")
+    assert "Weights: the Oxford/Caffe ImageNet VGG19" in text_of(page, "dream-info")
+    assert "Seed " in text_of(page, "dream-info")
     page.screenshot(path=ARTIFACTS / "deepdream.png", full_page=True)
 
     reopened = share_and_reopen(page, browser_context)

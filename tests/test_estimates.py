@@ -23,9 +23,9 @@ def photo():
 def fresh_measurements():
     """Time the evaluations now, under the same conditions as the job (an earlier test may have timed them while
     a server was busy beside it)."""
-    estimate._measure.cache_clear()
+    estimate.MEASUREMENTS.clear()
     yield
-    estimate._measure.cache_clear()
+    estimate.MEASUREMENTS.clear()
 
 
 def _best_of_two(run) -> float:
@@ -42,7 +42,7 @@ def _estimate_and_actual(expected_of, run, attempts: int = 2) -> tuple[float, fl
     """(estimated, actual) seconds; measured again, from a fresh measurement, when they are more than 30 % apart:
     one busy moment on a shared machine (a 1-second job) must not decide the test, a wrong estimate still does."""
     for _ in range(attempts):
-        estimate._measure.cache_clear()
+        estimate.MEASUREMENTS.clear()
         expected, actual = expected_of(), _best_of_two(run)
         if 0.7 * expected <= actual <= 1.3 * expected:
             break

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..vision.backbones import SUPPORTED_BACKBONES, WeightsInfo, feature_extractor
+from ..vision.backbones import SUPPORTED_BACKBONES, WeightsInfo, architecture, feature_extractor
 from ..vision.images import DEFAULT_MAX_SIDE, load_image, save_animation  # save_animation: re-exported
 
 # Layer mixes per backbone. "keras" is the lecture's recipe (InceptionV3 mixed4–mixed7 weighted
@@ -58,6 +58,7 @@ PRESETS = {
         "keras": {"layer3.0": 1.0, "layer3.2": 1.5, "layer3.4": 2.0, "layer3.5": 2.5},
     },
 }
+PRESETS["vgg19.tv_in1k"] = PRESETS["vgg19"]
 PRESET_NAMES = ("low", "mid", "high", "keras")
 
 
@@ -258,10 +259,11 @@ COLOUR_DECORRELATION = _COLOUR_CORRELATION @ _COLOUR_CORRELATION.T  # the step i
 ROOM_MARGIN = 0.15  # within this distance of black or white a pixel slows down (a step never overshoots)
 LAPLACIAN_LEVELS = 4  # Lucid's and neural-dream's default
 GRADIENTS = ("smoothed", "raw")
-# Calibrated on a trained InceptionV3 (docs/calibration.md): with the smoothed gradient, the shallow layers'
-# dreams change the picture much more per step than the deep ones', so their presets take a smaller step; the
-# factor multiplies `step`. The same depths on the other backbones get the same factors.
-PRESET_STEP_FACTORS = {"low": 0.4, "mid": 0.7}
+# Calibrated on the trained InceptionV3 and VGG19 (docs/calibration.md): with the smoothed gradient, the shallow
+# layers' dreams change the picture much more per step than the deep ones', so their presets take a smaller step;
+# the factor multiplies `step`. VGG19's layers push bright pixels harder than Inception's (coffee, low preset, 512 px:
+# 1.3 % newly clipped at 0.4), so they step less (0.8 % at 384 px with 0.2). Other backbones take Inception's.
+PRESET_STEP_FACTORS = {"inception_v3": {"low": 0.4, "mid": 0.7}, "vgg19": {"low": 0.2, "mid": 0.5}}
 
 
 def decorrelate_colours(gradient: torch.Tensor) -> torch.Tensor:
@@ -325,7 +327,8 @@ class DreamSettings:
 
     layers: a preset name ("low", "mid", "high", "keras") or {layer: weight} (or a list of layers, weight 1).
     step: mean change per pixel per ascent step, in Keras' [-1, 1] units (0.01 ≈ 1.27 grey levels), the same on
-        every backbone; with the smoothed gradient a preset multiplies it by its factor (low 0.4, mid 0.7:
+        every backbone; with the smoothed gradient a preset multiplies it by its factor (low 0.4, mid 0.7 on
+        Inception; 0.2, 0.5 on VGG19:
         `effective_step`).
     gradient: "smoothed" (default) equalises the gradient's Laplacian bands, maps it through a decorrelated colour
         space and slows pixels near black and white — no rainbow confetti, nothing clipped; "raw" is the Keras
@@ -381,9 +384,10 @@ class DreamSettings:
 
     @property
     def effective_step(self) -> float:
-        """`step`, times the preset's factor with the smoothed gradient (PRESET_STEP_FACTORS)."""
+        """`step`, times the backbone's factor for the preset with the smoothed gradient (PRESET_STEP_FACTORS)."""
         if self.gradient == "smoothed" and isinstance(self.layers, str):
-            return self.step * PRESET_STEP_FACTORS.get(self.layers, 1.0)
+            factors = PRESET_STEP_FACTORS.get(architecture(self.backbone), PRESET_STEP_FACTORS["inception_v3"])
+            return self.step * factors.get(self.layers, 1.0)
         return self.step
 
     @property

@@ -12,6 +12,7 @@ more.
 from dataclasses import dataclass
 
 from ..device import default_device
+from ..vision.backbones import why_untrained
 
 
 @dataclass(frozen=True)
@@ -68,5 +69,24 @@ def for_device(device=None) -> VisitorDefaults:
 
 DEFAULTS = for_device()
 
-__all__ = ["VisitorDefaults", "CPU_DEFAULTS", "GPU_DEFAULTS", "FORMER_DEFAULTS", "DEFAULTS", "for_device",
-           "clip_frame_iterations"]
+DREAM_BACKBONE = "inception_v3"  # the lecture's network, when its trained weights can be had
+TRAINED_BACKBONE = "vgg19"  # trained out of the box (the Oxford/Caffe weights come with a requirement)
+
+
+def dream_backbone(asked: str = "auto") -> tuple[str, str | None]:
+    """The network a dream runs on, and a note for the page when it is not the lecture's trained InceptionV3.
+    "auto": InceptionV3 where its trained weights can be had, else the trained VGG19 — a visitor is never left on
+    random weights while a trained network is at hand. A backbone named explicitly is kept; if it would be random,
+    the note says the trained VGG19 is there to choose."""
+    lecture_why = why_untrained(DREAM_BACKBONE)
+    trained_at_hand = why_untrained(TRAINED_BACKBONE) is None
+    if asked == "auto":
+        asked = DREAM_BACKBONE if lecture_why is None or not trained_at_hand else TRAINED_BACKBONE
+    if asked == TRAINED_BACKBONE and lecture_why is not None:
+        return asked, (f"Dreaming on the trained VGG19: InceptionV3's trained weights cannot be had here "
+                       f"({lecture_why}), and on random weights it would show the algorithm, not what a trained "
+                       "network sees")
+    why = lecture_why if asked == DREAM_BACKBONE else why_untrained(asked)
+    if why is not None and trained_at_hand:
+        return asked, f"{asked} runs on random weights here ({why}); choose {TRAINED_BACKBONE} for a trained network's dream"
+    return asked, None

@@ -14,7 +14,7 @@ from .common import (
     MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _running_line, _seed, _stopped_line,
     _stream_job, _user_error,
 )
-from .defaults import DEFAULTS
+from .defaults import DEFAULTS, dream_backbone
 
 MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6
@@ -52,12 +52,12 @@ def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, itera
         raise _user_error(error) from None
 
 
-def estimate_dream(image=None, backbone="inception_v3", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
+def estimate_dream(image=None, backbone="auto", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
                    iterations=DEFAULTS.dream_iterations, max_side=DEFAULTS.dream_side, preset="keras") -> str:
     """The time a Dream and a Compare layers would take with these settings, as a line for the page (and the API)."""
     try:
-        settings = dream_settings(backbone, preset if preset in PRESET_NAMES else "keras", "", octaves, octave_scale,
-                                  iterations, 0.01, 0, 0, 0, max_side)
+        settings = dream_settings(dream_backbone(backbone)[0], preset if preset in PRESET_NAMES else "keras", "",
+                                  octaves, octave_scale, iterations, 0.01, 0, 0, 0, max_side)
         side, aspect = _dream_side(image, settings), _aspect(image)
         one = estimate.dream_estimate(settings, side, aspect)
         three = estimate.compare_estimate(settings, side, aspect)
@@ -66,12 +66,12 @@ def estimate_dream(image=None, backbone="inception_v3", octaves=DEFAULTS.dream_o
     return f"Dream will take {one.describe()}; Compare layers {estimate.duration(three.seconds)}."
 
 
-def estimate_zoom(image=None, backbone="inception_v3", preset="keras", frames=DEFAULTS.zoom_frames,
+def estimate_zoom(image=None, backbone="auto", preset="keras", frames=DEFAULTS.zoom_frames,
                   octaves=DEFAULTS.zoom_octaves, iterations=DEFAULTS.zoom_iterations, max_side=DEFAULTS.zoom_side) -> str:
     """The time the zoom animation would take with these settings."""
     try:
-        settings = dream_settings(backbone, preset if preset in PRESET_NAMES else "keras", "", octaves, 1.4, iterations,
-                                  0.01, 0, 0, 0, max_side)
+        settings = dream_settings(dream_backbone(backbone)[0], preset if preset in PRESET_NAMES else "keras", "",
+                                  octaves, 1.4, iterations, 0.01, 0, 0, 0, max_side)
         frames = int(_bounded(frames, 2, MAX_ZOOM_FRAMES, "Frames"))
         expected = estimate.zoom_estimate(settings, frames, _dream_side(image, settings), _aspect(image))
     except gr.Error as error:
@@ -99,7 +99,7 @@ def _growth_line(result) -> str:
             "(the objective the ascent maximises).")
 
 
-def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octaves=DEFAULTS.dream_octaves,
+def dream(image, backbone="auto", preset="keras", custom_layers="", octaves=DEFAULTS.dream_octaves,
           octave_scale=1.4, iterations=DEFAULTS.dream_iterations, step=0.01, jitter=0, tile_size=0, guide_image=None,
           seed=RANDOM_SEED, max_side=DEFAULTS.dream_side, layer_balance="auto", gradient="smoothed",
           progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
@@ -109,6 +109,7 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
     gradient: "smoothed" (no rainbow noise, nothing clipped) or "raw" (the Keras recipe's)."""
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
+    backbone, backbone_note = dream_backbone(backbone)
     settings = dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                               tile_size, seed, max_side, layer_balance, gradient)
     expected = estimate.dream_estimate(settings, _dream_side(image, settings), _aspect(image))
@@ -124,7 +125,7 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
             result = value.result
             took = time.monotonic() - started
             expected.record(took)
-            yield result.image, _image_info(result, [
+            yield result.image, _image_info(result, ([backbone_note] if backbone_note else []) + [
                 _network_line(result) + f"; step {settings.effective_step:g} per iteration, {settings.gradient} "
                                         "gradient",
                 f"Octaves (h×w): {', '.join(f'{h}×{w}' for h, w in result.octave_shapes)}",
@@ -133,12 +134,19 @@ def dream(image, backbone="inception_v3", preset="keras", custom_layers="", octa
                 f"Estimated {expected.describe()} before starting; took {estimate.duration(took)}"])
 
 
+def backbone_choice():
+    """The backbone menu as a visitor finds it (at page load): the network dreams will use, and why when it is not
+    the lecture's InceptionV3."""
+    backbone, note = dream_backbone()
+    return gr.Dropdown(value=backbone, info=note or "InceptionV3 is the lecture's network; VGG19 is trained here too")
+
+
 def _network_line(result) -> str:
     layers = ", ".join(f"{name} {weight:g}" for name, weight in result.layers.items())
     return f"Network: {result.backbone}; layers and weights: {layers}"
 
 
-def compare_layers(image, backbone="inception_v3", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
+def compare_layers(image, backbone="auto", octaves=DEFAULTS.dream_octaves, octave_scale=1.4,
                    iterations=DEFAULTS.dream_iterations, step=0.01, jitter=0, seed=RANDOM_SEED,
                    max_side=DEFAULTS.dream_side, gradient="smoothed", progress=gr.Progress(track_tqdm=True),
                    request: gr.Request = None):
@@ -147,6 +155,7 @@ def compare_layers(image, backbone="inception_v3", octaves=DEFAULTS.dream_octave
     if image is None:
         raise _user_error("Upload an image (or pick an example) to dream on.")
     seed = _seed(seed)
+    backbone, backbone_note = dream_backbone(backbone)
     base = dream_settings(backbone, "keras", "", octaves, octave_scale, iterations, step, jitter, 0, seed, max_side,
                           gradient=gradient)
     expected = estimate.compare_estimate(base, _dream_side(image, base), _aspect(image))
@@ -177,12 +186,13 @@ def compare_layers(image, backbone="inception_v3", octaves=DEFAULTS.dream_octave
     expected.record(took)
     layers = "\n".join(f"- {line}" for line in layer_lines)
     all_three = SimpleNamespace(weights=results[-1].weights, notes=results[-1].notes, seconds=took)
-    info = _image_info(all_three, [f"Network: {backbone}", f"Estimated {expected.describe()} before starting"])
+    info = _image_info(all_three, ([backbone_note] if backbone_note else []) + [
+        f"Network: {backbone}", f"Estimated {expected.describe()} before starting"])
     yield gallery, (f"{info}\n\nLayers:\n{layers}\n\nSeed {seed}.\n\n"
                     "Lower layers give geometric patterns; higher layers give object-like ones.")
 
 
-def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers="", frames=DEFAULTS.zoom_frames,
+def zoom_animation(image, backbone="auto", preset="keras", custom_layers="", frames=DEFAULTS.zoom_frames,
                    zoom_factor=1.05, octaves=DEFAULTS.zoom_octaves, iterations=DEFAULTS.zoom_iterations, step=0.01,
                    seed=RANDOM_SEED, max_side=DEFAULTS.zoom_side, gradient="smoothed",
                    progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
@@ -192,6 +202,7 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
         raise _user_error("Upload an image (or pick an example) to dream on.")
     frames = int(_bounded(frames, 2, MAX_ZOOM_FRAMES, "Frames"))
     zoom_factor = _bounded(zoom_factor, 1.0, 2.0, "Zoom factor")
+    backbone, backbone_note = dream_backbone(backbone)
     settings = dream_settings(backbone, preset, custom_layers, octaves, 1.4, iterations, step, 0, 0, seed, max_side,
                               gradient=gradient)
     expected = estimate.zoom_estimate(settings, frames, _dream_side(image, settings), _aspect(image))
@@ -221,8 +232,9 @@ def zoom_animation(image, backbone="inception_v3", preset="keras", custom_layers
         save_animation(images, path)
         result = finished[-1]
         result.seconds = time.monotonic() - started
-        extra = [f"{len(images)} frames, zoom ×{zoom_factor:g} per frame, seed {settings.seed}",
-                 f"Estimated {expected.describe()} before starting"]
+        extra = ([backbone_note] if backbone_note else []) + [
+            f"{len(images)} frames, zoom ×{zoom_factor:g} per frame, seed {settings.seed}",
+            f"Estimated {expected.describe()} before starting"]
         if value.stopped:
             extra.insert(0, _stopped_line(value, "frames").replace("the last intermediate image is kept as the result",
                                                                     "the GIF holds the frames made so far"))

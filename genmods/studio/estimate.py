@@ -17,19 +17,20 @@ During a job, `StepClock` says how long is left from the measured step times (as
 by a neighbour corrects its own figure.
 """
 
+import itertools
 import math
 import statistics
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
 
 from ..device import default_device
 from ..dream import PRESETS, DreamSettings, octave_shapes
 from ..style.transfer import StyleSettings
+from .defaults import dream_backbone
 from ..vision.backbones import HUB_PROBE, MIN_INPUT_SIDE, SUPPORTED_BACKBONES, feature_extractor, hub_offline
 
 REFERENCE_SIDE = 224
@@ -41,47 +42,115 @@ STYLE_ITERATION_OVERHEAD = 0.02
 DREAM_STEP_OVERHEAD = 0.003
 STYLE_IMAGE_OVERHEAD = 0.3
 DREAM_IMAGE_OVERHEAD = 0.3
-DREAM_BACKBONE = "inception_v3"  # the dream tab's default: its presets are measured at start-up
 COMPARED_PRESETS = ("low", "mid", "high")  # what Compare layers dreams with
 
 
-_measuring = threading.Lock()  # one measurement at a time: several page loads ask at once
+@dataclass
+class Measurement:
+    seconds: float  # one forward + backward at REFERENCE_SIDE², the least of the measurements so far
+    setup: float  # what the first pass at a new shape costs on top (oneDNN picks and builds its kernels per shape)
+    count: int
+    taken_at: float
+
+
+class Measurements:
+    """Seconds per evaluation of each feature extractor, measured when first asked for and again, up to `times`
+    times at least `apart` seconds apart, keeping the least: a busy moment (the app starting, a neighbour) only
+    makes a pass slower, so a start-up measurement taken in one is corrected by the next estimate instead of
+    being trusted for the life of the process."""
+
+    def __init__(self, times: int = 3, apart: float = 20.0):
+        self.times, self.apart = times, apart
+        self._taken: dict[tuple, Measurement] = {}
+        self._lock = threading.Lock()  # one measurement at a time: several page loads ask at once
+
+    def get(self, backbone: str, layers: tuple[str, ...], precision: str) -> Measurement:
+        key = (backbone, tuple(layers), precision)
+        with self._lock:
+            known = self._taken.get(key)
+            if known is None or (known.count < self.times and time.monotonic() - known.taken_at >= self.apart):
+                seconds, setup = _time_evaluation(*key)
+                known = Measurement(seconds, setup, 1, time.monotonic()) if known is None else Measurement(
+                    min(known.seconds, seconds), min(known.setup, setup), known.count + 1, time.monotonic())
+                self._taken[key] = known
+            return known
+
+    def clear(self) -> None:
+        with self._lock:
+            self._taken.clear()
+
+
+MEASUREMENTS = Measurements()
 
 
 def evaluation_seconds(backbone: str, layers: tuple[str, ...], precision: str = "auto") -> float:
     """Seconds for one forward + backward pass of the feature extractor for `layers` at REFERENCE_SIDE² pixels, in
-    `precision` ("fp32" for L-BFGS, "auto" for DeepDream and Adam), on the device the jobs use; measured once."""
-    with _measuring:
-        return _measure(backbone, tuple(layers), precision)
+    `precision` ("fp32" for L-BFGS, "auto" for DeepDream and Adam), on the device the jobs use."""
+    return MEASUREMENTS.get(backbone, tuple(layers), precision).seconds
 
 
-@lru_cache(maxsize=32)
-def _measure(backbone: str, layers: tuple[str, ...], precision: str) -> float:
+def _time_evaluation(backbone: str, layers: tuple[str, ...], precision: str) -> tuple[float, float]:
+    """(seconds per pass, first-pass set-up) at a shape the extractor has not run before."""
     extractor = feature_extractor(backbone, layers, precision=precision)
-    x = torch.rand(1, 3, REFERENCE_SIDE, REFERENCE_SIDE, device=extractor.device, requires_grad=True)
+    side = next(_FRESH_SIDES)  # a shape no job has run: its first pass shows the set-up
+    x = torch.rand(1, 3, side, side, device=extractor.device, requires_grad=True)
     seconds = []
-    for _ in range(4):  # the first pass pays for allocation and kernel choice and is not counted
+    for _ in range(4):  # the first pass pays for allocation and kernel choice
         started = time.perf_counter()
         sum(a.square().mean() for a in extractor(x).values()).backward()
         if x.device.type == "cuda":
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds[1:])
+    scale = REFERENCE_SIDE**2 / side**2
+    passes = statistics.median(seconds[1:])
+    return passes * scale, max(0.0, seconds[0] - passes) * scale
+
+
+_FRESH_SIDES = itertools.count(REFERENCE_SIDE + 1, 2)
+
+
+def cold_shape_seconds(backbone: str, layers: tuple[str, ...], precision: str, shapes) -> float:
+    """The set-up a job pays for the shapes (height, width) its extractor has not run yet."""
+    measured = MEASUREMENTS.get(backbone, tuple(layers), precision)
+    seen = feature_extractor(backbone, layers, precision=precision).seen_shapes
+    return sum(_scaled(measured.setup, h, w) for h, w in set(map(tuple, shapes)) - seen)
 
 
 def warm_up() -> threading.Thread:
-    """Starts the Hub probe and measures the default backbones' layer sets in the background as the app starts."""
+    """Starts the Hub probe and, in the background as the app starts (the page does not wait), measures the default
+    backbones' layer sets and runs the default jobs once on the example images with one step per octave or scale,
+    so that the first visitor finds the networks loaded and their kernels set up for those shapes, as the next one
+    does."""
     if not hub_offline():
         HUB_PROBE.start()
 
     def measure():
         style = StyleSettings()
         evaluation_seconds(style.backbone, style.layers, "fp32")
+        backbone, _ = dream_backbone()  # the dream tab's default network
         for preset in ("keras", *COMPARED_PRESETS):
-            evaluation_seconds(DREAM_BACKBONE, tuple(PRESETS[DREAM_BACKBONE][preset]))
+            evaluation_seconds(backbone, tuple(PRESETS[backbone][preset]))
+        warm_default_shapes(backbone)
     thread = threading.Thread(target=measure, name="genmods-estimate", daemon=True)
     thread.start()
     return thread
+
+
+def warm_default_shapes(backbone: str) -> None:
+    """The default Dream on each example photo and the first style example's default Paint, one step per octave
+    or scale: the shapes a visitor who picks an example runs first."""
+    from ..examples import PHOTOS, example_files
+    from ..style import style_transfer
+    from ..dream import deep_dream
+    from .defaults import DEFAULTS
+
+    files = example_files()
+    dream = DreamSettings(backbone=backbone, octaves=DEFAULTS.dream_octaves, iterations=1,
+                          max_side=DEFAULTS.dream_side)
+    for name in PHOTOS:
+        deep_dream(files[name], dream)
+    style_transfer(files["chelsea"], files["starry_night"], image_size=DEFAULTS.style_size,
+                   multi_scale=DEFAULTS.style_scales, iterations=1)
 
 
 class Calibration:
@@ -99,8 +168,8 @@ class Calibration:
     def record(self, kind: str, measured_estimate: float, actual: float) -> None:
         """`measured_estimate`: the estimate before calibration. Very short jobs say little and are not kept."""
         if measured_estimate >= 1.0 and actual > 0:
-            with self._lock:
-                self._ratios[kind].append(min(5.0, max(0.2, actual / measured_estimate)))
+            with self._lock:  # bounded, but wide enough to mend a measurement taken in a very busy moment
+                self._ratios[kind].append(min(20.0, max(0.05, actual / measured_estimate)))
 
 
 CALIBRATION = Calibration()
@@ -144,8 +213,10 @@ def style_estimate(settings: StyleSettings, aspect: float = 0.75, frames: int = 
         return _estimate("style", STYLE_IMAGE_OVERHEAD * frames, [])
     lbfgs = settings.optimizer == "lbfgs"
     per_iteration = LBFGS_EVALUATIONS_PER_ITERATION if lbfgs else 1.0
-    unit = evaluation_seconds(settings.backbone, settings.layers, "fp32" if lbfgs else settings.precision)
+    precision = "fp32" if lbfgs else settings.precision
+    unit = evaluation_seconds(settings.backbone, settings.layers, precision)
     sizes = settings.sizes((1000, max(1, round(1000 * aspect))))
+    counted = set()  # shapes whose set-up is already in the estimate
 
     def one_image(iterations: int) -> list[float]:
         costs = []
@@ -155,9 +226,13 @@ def style_estimate(settings: StyleSettings, aspect: float = 0.75, frames: int = 
                 top, left, bottom, right = tile.window
                 evaluation = _scaled(unit, bottom - top, right - left)
                 step = per_iteration * evaluation + STYLE_ITERATION_OVERHEAD
+                shape = (bottom - top, right - left)
+                cold = 0.0 if shape in counted else cold_shape_seconds(settings.backbone, settings.layers, precision,
+                                                                       [shape])
+                counted.add(shape)
                 # before the first iteration: the targets and the starting point (2 evaluations); a tile also
                 # recounts its neighbours' cells, about as much again
-                costs += [step + (2 if len(tiles) == 1 else 4) * evaluation] + [step] * (n - 1)
+                costs += [step + (2 if len(tiles) == 1 else 4) * evaluation + cold] + [step] * (n - 1)
         return costs
 
     later = max(10, settings.iterations // 2) if frame_iterations is None else frame_iterations
@@ -170,7 +245,10 @@ def _dream_steps(settings: DreamSettings, side: int, aspect: float) -> list[floa
     shape = (max(1, round(side * aspect)), side) if aspect <= 1 else (side, max(1, round(side / aspect)))
     shapes = octave_shapes(shape, settings.octaves, settings.octave_scale)
     shapes = [s for s in shapes if min(s) >= MIN_INPUT_SIDE.get(settings.backbone, 32)]  # as deep_dream skips them
-    return [_scaled(unit, h, w) + DREAM_STEP_OVERHEAD for h, w in shapes for _ in range(settings.iterations)]
+    layers = tuple(settings.layer_weights)
+    return [_scaled(unit, h, w) + DREAM_STEP_OVERHEAD
+            + (cold_shape_seconds(settings.backbone, layers, settings.precision, [(h, w)]) if step == 0 else 0.0)
+            for h, w in shapes for step in range(settings.iterations)]
 
 
 def dream_estimate(settings: DreamSettings, side: int, aspect: float = 0.75) -> Estimate:
@@ -237,6 +315,6 @@ def duration(seconds: float) -> str:
 
 
 __all__ = [
-    "SUPPORTED_BACKBONES", "evaluation_seconds", "warm_up", "Calibration", "CALIBRATION", "Estimate",
+    "SUPPORTED_BACKBONES", "evaluation_seconds", "MEASUREMENTS", "cold_shape_seconds", "warm_up", "Calibration", "CALIBRATION", "Estimate",
     "style_estimate", "dream_estimate", "compare_estimate", "zoom_estimate", "StepClock", "describe", "duration",
 ]

@@ -210,6 +210,23 @@ def trained_weights_at_hand(name: str, weights_file: str | None = None) -> bool:
         name in PACKAGED_WEIGHTS and PACKAGED_WEIGHTS[name][1]())
 
 
+def why_untrained(name: str, weights_file: str | None = None) -> str | None:
+    """None when `load_backbone(name)` would give trained weights now (a file, packaged weights, a download made
+    already, or the Hub answering the last probe); else why it would not, in words for the page."""
+    if trained_weights_at_hand(name, weights_file) or any(key[0] == name for key in list(_loaded)):
+        return None
+    if hub_offline():
+        return "`HF_HUB_OFFLINE` is set, so its pretrained weights are not downloaded"
+    failed = _download_failures.get(name)
+    if failed is not None and time.monotonic() - failed[0] < hub_retry_seconds():
+        return failed[1]
+    reachable = HUB_PROBE.reachable()
+    if not reachable:
+        return ("the Hugging Face Hub, where its pretrained weights come from, cannot be reached from this machine"
+                if reachable is False else "the Hugging Face Hub has not answered yet")
+    return None
+
+
 def _check_hub_download(name: str, model: nn.Module) -> None:
     """The checkpoint timm just downloaded, read back from the Hub's cache (no network) and checked as a local file
     would be. Nothing to check when it is not in the cache under the usual names."""
@@ -423,6 +440,8 @@ class FeatureExtractor(nn.Module):
         self.weights, self.min_side, self.autocast_dtype = weights, min_side, autocast_dtype
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        # (height, width) of every input run so far: a new shape costs a set-up (time estimates count it)
+        self.seen_shapes: set[tuple[int, int]] = set()
 
     def __call__(self, x: torch.Tensor, full_precision: bool = False) -> dict[str, torch.Tensor]:
         # under MODEL_CALLS.shared(), taken before nn.Module.__call__: a trace in another thread (a new extractor, a
@@ -432,6 +451,7 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, x: torch.Tensor, full_precision: bool = False) -> dict[str, torch.Tensor]:
         """full_precision=True runs this call in fp32 whatever the extractor's precision."""
+        self.seen_shapes.add(tuple(x.shape[-2:]))
         x = ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         use_autocast = self.autocast_dtype is not None and not full_precision
         with torch.autocast(x.device.type, dtype=self.autocast_dtype or torch.float32, enabled=use_autocast):
