@@ -50,7 +50,7 @@ def progress_line(elem_id: str) -> gr.Markdown:
     return gr.Markdown("", min_height=28, elem_id=elem_id)
 
 
-def on_run(button, info, starting: str = "⏳ Starting…"):
+def on_run(button, info, starting: str = "Starting…"):
     """A run button first puts `starting` in the tab's info panel, at once and outside the queue — something on the
     page within a moment of the click, and never an old result's text above a new error; the job (`.then(...)`,
     with its api_name) follows. (The job itself cannot say it first: a first update that skips the result image
@@ -191,7 +191,8 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                label="Backbone", elem_id="dream-backbone")
                         preset = gr.Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
                     custom_layers = gr.Textbox("", label="Custom layers (LAYER=WEIGHT, …)",
-                                               placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=True)
+                                               placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=False,
+                                               elem_id="dream-custom-layers")
                     with gr.Accordion("Settings", open=False):
                         with gr.Row():
                             octaves = gr.Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.dream_octaves, step=1, label="Octaves")
@@ -245,20 +246,20 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300,
                                            elem_id="dream-zoom")
 
-            run_job(dream_button, dream_info, "⏳ Loading the network…",
+            run_job(dream_button, dream_info, "Loading the network…",
                 gpu(studio.dream, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                         tile_size, guide_image, dream_seed, dream_side, layer_balance, dream_gradient],
                 outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_progress, **IMAGE_JOBS,
             )
-            run_job(compare_button, dream_info, "⏳ Loading the networks…",
+            run_job(compare_button, dream_info, "Loading the networks…",
                 gpu(studio.compare_layers, duration=300),
                 inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side,
                         dream_gradient],
                 outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_progress,
                 **IMAGE_JOBS,
             )
-            run_job(zoom_button, dream_info, "⏳ Dreaming the first frame…",
+            run_job(zoom_button, dream_info, "Dreaming the first frame…",
                 gpu(studio.zoom_animation, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, zoom_octaves,
                         zoom_iterations, step, dream_seed, zoom_side, dream_gradient],
@@ -266,6 +267,9 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             )
             wire_stop(stop_dream, "dream")
             demo.load(studio.backbone_choice, None, backbone, api_visibility="private", queue=False)
+            # the custom layers box only when "custom" is chosen, with the chosen backbone's layer names as its hint
+            gr.on([preset.change, backbone.change], studio.custom_layers_box, [preset, backbone], custom_layers,
+                  api_visibility="private", queue=False)
             gr.on([demo.load, dream_image.change, backbone.change, octaves.change, octave_scale.change, iterations.change,
                    dream_side.change, preset.change], studio.estimate_dream,
                   inputs=[dream_image, backbone, octaves, octave_scale, iterations, dream_side, preset],
@@ -392,14 +396,14 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             style_outputs = [style_output, loss_plot, style_info, last_run]
             for button, handler, api_name, extra in ((style_button, studio.stylize, "style_transfer", []),
                                                       (continue_button, studio.continue_style, "continue_style",
-                                                       [last_run])):
+                                                       [last_run, style_output])):
                 button.click(lambda: gr.DownloadButton(visible=False), None, style_png, queue=False,
                              api_visibility="private")
-                run_job(button, style_info, "⏳ Preparing the style targets…",
+                run_job(button, style_info, "Preparing the style targets…",
                     gpu(handler, duration=300), inputs=[*style_inputs, *extra],
                     outputs=style_outputs, api_name=api_name, show_progress_on=style_progress, **IMAGE_JOBS,
                 ).success(studio.sixteen_bit_png, last_run, style_png, api_visibility="private", queue=False)
-            run_job(clip_button, clip_info, "⏳ Reading the clip…",
+            run_job(clip_button, clip_info, "Reading the clip…",
                 gpu(studio.stylize_clip, duration=600),
                 inputs=[clip_input, style_image, style_strength, tv_weight, clip_iterations, clip_size, optimizer,
                         color, style_scale, pooling, style_seed, clip_frames, temporal_weight],

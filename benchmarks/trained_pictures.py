@@ -108,8 +108,8 @@ def tiles(out: Path):
     corner_y = layout[0].cell[2] if len(layout) > 1 else image.height // 2
     corner_x = layout[0].cell[3] if len(layout) > 1 else image.width // 2
     crop = image.crop((corner_x - 128, corner_y - 128, corner_x + 128, corner_y + 128))
-    stacked([labelled_row([image, crop], [f"{image.width}×{image.height} in {len(layout)} tiles",
-                                          "1:1 crop where four tiles meet"], 360)]).save(
+    stacked([labelled_row([image, crop], [f"{image.width}x{image.height} in {len(layout)} tiles",
+                                          "1:1 crop where four tiles meet"], 256)]).save(
         out / "style-tiles-1024.jpg", quality=88)
 
 

@@ -4,7 +4,7 @@ with the defaults for this machine's device against the defaults the tabs had be
     python benchmarks/visitor_defaults.py [--skip-former]
 
 For each job: the estimate shown before it starts, the handler's first output (the first streamed image; the
-"⏳ …" line is put on the page by the button itself, at once, outside the queue), the total time, and for Paint the delivered image's objective recomputed at the output size (the same objective for
+"Starting…" line is put on the page by the button itself, at once, outside the queue), the total time, and for Paint the delivered image's objective recomputed at the output size (the same objective for
 both: the 384-px targets). Random weights (the cost and the objective's fall do not depend on training).
 """
 

@@ -6,13 +6,20 @@ One common objective scores both: α·J_content + β·J_style with our defaults 
 squared errors of `genmods.style.losses` on the paper's layers (content conv4_2; style conv1_1 … conv5_1).
 pastiche is given exactly that objective in its own terms: its content term is 0.01 · MSE(F, P) at block4_relu2,
 so content_weight = 100 · n / ‖P‖²; its style term per layer is w_l · MSE(G, A) of Grams divided by H·W, so
-w_l = (β / 5) · C_l² / ‖A_l‖² with A_l its own style target; TV 0. Its optimiser is its own: L-BFGS (lr 1, one
+w_l = (β / 5) · C_l² / ‖A_l‖² with A_l its own style target; TV 0. Both weights are then multiplied by PASTICHE_SCALE
+(1e6, the size of its own default objective on this pair): its L-BFGS (no line search, torch's tolerances) stalls
+at once on an objective of order 1 in 0–255 pixel units; a constant factor changes nothing else, and its `loss`
+is divided by it again when compared. Its optimiser is its own: L-BFGS (lr 1, one
 evaluation per `draw()`), Caffe-space pixels, NCHW fp32, its default initialisation (the content image).
 Ours: `style_transfer` with the app's defaults at that size (coarse to fine, 3 scales) and TV 0.
 
 Both are scored on what a person gets, the 8-bit image, by one fp32 evaluator (our extractor on the same weights).
 The bar is what ours delivers; the script prints when pastiche first delivers an image at or below it (it keeps
-going up to --steps) and the ratio ours ÷ pastiche. The pictures: --pictures DIR writes both.
+going up to --steps) and the ratio ours ÷ pastiche. pastiche optimises unbounded pixels and clips them only when it
+saves, so its delivered objective can lag far behind the one it optimises: the script also prints when its own
+objective (the same objective, on its unclipped pixels, as its `loss` reports it) first reaches the bar, the most
+generous reading for pastiche. --pictures DIR writes both pictures and `style-vs-pastiche.jpg`, the two side by
+side with their times (the README's figure).
 """
 
 import argparse
@@ -31,6 +38,7 @@ from genmods.style import CONTENT_LAYERS, STYLE_LAYERS, content_loss, gram_matri
 from genmods.vision.backbones import feature_extractor
 
 CONTENT_WEIGHT, STYLE_WEIGHT = 1.0, 10.0
+PASTICHE_SCALE = 1e6
 PASTICHE_LAYERS = {"conv4_2": "block4_relu2", "conv1_1": "block1_relu1", "conv2_1": "block2_relu1",
                    "conv3_1": "block3_relu1", "conv4_1": "block4_relu1", "conv5_1": "block5_relu1"}
 
@@ -44,9 +52,9 @@ def pastiche_artist(content_path: str, style_path: str, size: int):
     artist = PasticheArtist(content_path, [style_path], device="cpu", size=size, content_layers=content_layer,
                             style_layers=style_layers, tv_weight=0.0)
     target = artist.content_targets[content_layer[0]]
-    artist.content_weight = CONTENT_WEIGHT * 100.0 * target.numel() / float(target.square().sum())
+    artist.content_weight = PASTICHE_SCALE * CONTENT_WEIGHT * 100.0 * target.numel() / float(target.square().sum())
     artist.style_layer_weights = [
-        (STYLE_WEIGHT / len(style_layers)) * artist.style_targetss[0][layer].shape[1] ** 2
+        PASTICHE_SCALE * (STYLE_WEIGHT / len(style_layers)) * artist.style_targetss[0][layer].shape[1] ** 2
         / float(gram(artist.style_targetss[0][layer]).square().sum()) for layer in style_layers]
     return artist
 
@@ -109,16 +117,25 @@ def main():
     started = time.perf_counter()
     artist = pastiche_artist(str(folder / "content.png"), str(folder / "style.png"), args.size)
     trace = []  # (step, seconds, image), the image converted outside the timed part
+    own_reach = None  # (step, seconds) when pastiche's own objective, on its unclipped pixels, reached the bar
     spent_outside = 0.0
     for step in range(1, args.steps + 1):
         artist.draw()
+        if own_reach is None and artist.loss / PASTICHE_SCALE <= bar:
+            own_reach = (step, time.perf_counter() - started - spent_outside)
         if step % args.every == 0 or step == args.steps:
             paused = time.perf_counter()
             trace.append((step, paused - started - spent_outside, pastiche_image(artist)))
             spent_outside += time.perf_counter() - paused
     reach = next(((step, seconds, image) for step, seconds, image in trace if delivered_objective(image) <= bar), None)
     end_step, end_seconds, end_image = trace[-1]
-    print(f"pastiche: {end_step} steps in {end_seconds:.1f} s, delivered objective {delivered_objective(end_image):.4f}")
+    print(f"pastiche: {end_step} steps in {end_seconds:.1f} s, delivered objective {delivered_objective(end_image):.4f}, "
+          f"its own (unclipped pixels) {artist.loss / PASTICHE_SCALE:.4f}")
+    if own_reach is None:
+        print(f"pastiche's own objective never reached {bar:.4f} in {args.steps} steps")
+    else:
+        print(f"pastiche's own objective (unclipped pixels) reached {bar:.4f} at step {own_reach[0]}, after "
+              f"{own_reach[1]:.1f} s: ours ÷ that = {ours_seconds / own_reach[1]:.2f}")
     if reach is None:
         print(f"pastiche never delivered ours' objective in {args.steps} steps: ours ÷ pastiche < "
               f"{ours_seconds / end_seconds:.2f}")
@@ -130,6 +147,13 @@ def main():
         ours.image.save(args.pictures / "ours.png")
         (reach or trace[-1])[2].save(args.pictures / "pastiche.png")
         end_image.save(args.pictures / "pastiche-end.png")
+        from trained_pictures import labelled_row
+
+        labelled_row([content, ours.image, end_image],
+                     [args.content, f"ours, app defaults: {ours_seconds:.0f} s, objective {bar:.2f}",
+                      f"pastiche, {end_step} L-BFGS steps: {end_seconds:.0f} s, objective "
+                      f"{delivered_objective(end_image):.2f}"], 256).save(args.pictures / "style-vs-pastiche.jpg",
+                                                                           quality=88)
 
 
 if __name__ == "__main__":

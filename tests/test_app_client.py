@@ -241,8 +241,35 @@ def test_style_by_region_keeps_the_unpainted_part_and_continue_picks_up_the_run(
     image, plot, info = client.predict(content_image=handle_file(files["cat.png"]),
                                        style_image=handle_file(files["coffee.png"]), style_strength=3, iterations=5,
                                        image_size=120, mask_editor=editor, api_name="/continue_style")
-    assert "Continued for 5 more iterations from the last result (with the optimiser’s state)" in info
+    assert "Continued for 5 more iterations at the final size from the last result (with the optimiser’s state)" in info
     assert sorted({row[0] for row in plot["data"]}) == list(range(1, 14))  # the curve goes on: 8 + 5 steps
+    assert "sizes: 120×80;" in info  # coarse to fine already happened: only the final size is refined
+
+
+def test_continue_refines_at_the_final_size_from_where_the_paint_ended(files):
+    from genmods import studio
+
+    options = dict(style_strength=1, iterations=20, image_size=128, multi_scale=2, seed=1)
+    *_, (_, _, painted, last_run) = studio.stylize(files["cat.png"], files["coffee.png"], progress=None, **options)
+    *_, (_, _, continued, _) = studio.continue_style(files["cat.png"], files["coffee.png"], last_run=last_run,
+                                                     progress=None, **dict(options, iterations=10))
+    losses = lambda info, when: float(info.split(f"Weighted losses at the {when}: ")[1].split("total ")[1].split()[0]  # noqa: E731
+                                      .rstrip(").;,"))
+    # the continued run starts where the Paint ended (not back at the coarse scale) and goes lower
+    assert abs(losses(continued, "start") - losses(painted, "end")) <= 0.02 * losses(painted, "end")
+    assert losses(continued, "end") < losses(continued, "start")
+    assert "sizes: 128×85;" in continued
+
+
+def test_a_new_seed_is_said_to_change_nothing_when_the_run_starts_from_the_photo(files):
+    from genmods import studio
+
+    *_, (_, _, info, _) = studio.stylize(files["cat.png"], files["coffee.png"], iterations=2, image_size=64,
+                                        multi_scale=1, seed=5, progress=None)
+    assert "seed 5 (unused: a run that starts from the content image draws nothing random" in info
+    *_, (_, _, info, _) = studio.stylize(files["cat.png"], files["coffee.png"], iterations=2, image_size=64,
+                                        multi_scale=1, seed=5, init="noise", progress=None)
+    assert "seed 5" in info and "unused" not in info
 
 
 def test_continue_without_a_previous_run_is_a_clear_error(client, files):
@@ -250,6 +277,16 @@ def test_continue_without_a_previous_run_is_a_clear_error(client, files):
     with pytest.raises(Exception, match="Nothing to continue yet"):
         fresh.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
                       api_name="/continue_style")
+
+
+def test_continue_on_a_shared_link_starts_from_the_image_shown(client, files):
+    # a reopened link brings the result on the page but no run of this session: continue from what is shown
+    fresh = Client(client.src, verbose=False)
+    image, _, info = fresh.predict(content_image=handle_file(files["cat.png"]), style_image=handle_file(files["coffee.png"]),
+                                   shown_image=handle_file(files["coffee.png"]), iterations=3, image_size=96,
+                                   api_name="/continue_style")
+    assert "from the image shown" in info and "the optimiser starts afresh" in info
+    assert Image.open(image).size == (96, 64)
 
 
 def test_a_mask_over_everything_or_a_missing_second_style_is_refused(client, files, tmp_path):

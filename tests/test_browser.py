@@ -183,7 +183,10 @@ def test_deep_dream_streams_visibly_stops_and_reopens_from_a_link(page, browser_
     set_number(page, "Iterations per octave", 3)
     page.get_by_role("button", name="Dream", exact=True).click()
     page.locator("#dream-info", has_text="Done in").wait_for()
+    # offline, InceptionV3's trained weights cannot be had: the menu opened on the trained VGG19, and the info says why
+    assert page.locator("#dream-backbone input").input_value() == "vgg19"
     assert "Weights: the Oxford/Caffe ImageNet VGG19" in text_of(page, "dream-info")
+    assert "InceptionV3's trained weights cannot be had here" in text_of(page, "dream-info")
     assert "Seed " in text_of(page, "dream-info")
     page.screenshot(path=ARTIFACTS / "deepdream.png", full_page=True)
 
@@ -256,6 +259,9 @@ def test_stop_then_change_a_setting_then_paint_runs_the_new_paint(page):
     page.get_by_role("button", name="Paint", exact=True).click()
     page.locator("#style-info", has_text="Weighted losses at the end").wait_for(timeout=60_000)
     assert "Stopped after" not in text_of(page, "style-info")
+    # the first example is a real painting (The Starry Night), painted on the trained VGG19 with no download
+    assert "Weights: the Oxford/Caffe ImageNet VGG19" in text_of(page, "style-info")
+    assert "starry_night" in panel.locator("#style-style img").first.get_attribute("src")
     page.screenshot(path=ARTIFACTS / "style-stop-change-paint.png", full_page=True)
 
 

@@ -99,12 +99,30 @@ def test_every_run_draws_a_fresh_seed_unless_one_is_given_and_says_which():
     assert again[:3] == runs[0][:3]  # the reported seed reproduces the texts
 
 
+def test_a_tie_between_two_characters_looks_the_same_at_every_temperature_and_is_skipped():
+    from genmods.studio.text_tab import temperature_spread
+
+    probs = torch.full((3, 4), 0.01)
+    probs[0, :2] = 0.485  # space vs newline, 49 % each: every temperature shows the same two bars
+    probs[1, 0], probs[1, 1:] = 0.4, 0.2  # a favourite among small ones: T = 0.2 makes it near-certain
+    probs[2, 0] = 0.97
+    walk = {"probs": probs / probs.sum(-1, keepdim=True), "temperatures": (0.2, 0.5, 1.0)}
+    spread = temperature_spread(walk)
+    assert spread[0] < 0.05 and spread[1] > 0.3
+    assert studio.first_unsure_position(walk) == 1
+
+
 def test_the_next_character_view_opens_where_the_model_was_unsure_and_walks_the_text():
     *texts, _, _, walk = list(studio.generate_text("the jubilation reached its climax when kant", length=120,
                                                    seed=3))[-1]
     assert walk["text"] == texts[1] and walk["probs"].shape[0] == 120
     unsure = studio.first_unsure_position(walk)
-    assert walk["probs"][unsure].max() < studio.UNSURE and (walk["probs"][:unsure].max(dim=-1).values >= studio.UNSURE).all()
+    # it opens where the model was unsure and the three temperatures look different (not on a 49 % / 49 % tie)
+    from genmods.studio.text_tab import VISIBLE_SPREAD, temperature_spread
+
+    spread = temperature_spread(walk)
+    telling = (walk["probs"].max(dim=-1).values < studio.UNSURE) & (spread >= VISIBLE_SPREAD)
+    assert telling[unsure] and not telling[:unsure].any()
     slider, line, table = studio.next_character_at(walk)
     assert slider.value == unsure + 1 and f"Character {unsure + 1} of 120" in line
     slider, line, table = studio.next_character_at(walk, 50)

@@ -78,6 +78,8 @@ def main(argv=None):
         print(f"note: {note}")
     if result.weights.warning:
         print(f"warning: {result.weights.warning}")
+    else:
+        print(f"weights: {result.weights.source}")
     print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {result.seconds:.1f} s)")
 
 

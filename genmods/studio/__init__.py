@@ -9,7 +9,7 @@ from . import components  # noqa: F401  (app.py builds its inputs from it)
 from .common import IMAGE_TIME_LIMIT, MAX_IMAGE_SIDE, RANDOM_SEED, STOP, check_upload, stop_button
 from .defaults import DEFAULTS, dream_backbone
 from .dream_tab import (
-    MAX_DREAM_ITERATIONS, MAX_OCTAVES, MAX_ZOOM_FRAMES, backbone_choice, compare_layers, dream, estimate_dream, estimate_zoom,
+    MAX_DREAM_ITERATIONS, MAX_OCTAVES, MAX_ZOOM_FRAMES, backbone_choice, compare_layers, custom_layers_box, dream, estimate_dream, estimate_zoom,
     zoom_animation,
 )
 from .estimate import warm_up as measure_devices
@@ -32,7 +32,7 @@ SERVER_THREADS = 64  # Gradio's thread pool (40 by default) must cover TEXT_CONC
 
 __all__ = [
     "components", "IMAGE_TIME_LIMIT", "MAX_IMAGE_SIDE", "RANDOM_SEED", "STOP", "check_upload", "stop_button",
-    "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "MAX_ZOOM_FRAMES", "compare_layers", "dream", "zoom_animation", "backbone_choice",
+    "MAX_DREAM_ITERATIONS", "MAX_OCTAVES", "MAX_ZOOM_FRAMES", "compare_layers", "dream", "zoom_animation", "backbone_choice", "custom_layers_box",
     "estimate_zoom", "DEFAULTS", "dream_backbone",
     "DEFAULT_STYLE_STRENGTH", "DEFAULT_TV_WEIGHT", "MAX_STYLE_ITERATIONS", "MAX_TV_WEIGHT", "STYLE_STRENGTH_RANGE",
     "stylize", "continue_style", "stylize_clip", "sixteen_bit_png", "estimate_style", "estimate_clip", "estimate_dream",

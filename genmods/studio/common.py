@@ -83,6 +83,7 @@ class JobEnd:
 
     result: object = None
     image: object = None  # the last intermediate image (stopped early), or None
+    pixels: object = None  # that image in full precision, when the job's reports carry it (style transfer)
     report: object = None  # the last step report
     stopped: str | None = None  # "stopped" (the Stop button) or the time-limit reason
 
@@ -98,7 +99,7 @@ def _stream_job(job, progress, describe, tab: str, request=None, clock: StepCloc
     ("preview", image, report, seconds left or None) and finally ("end", JobEnd, None, None). Stop (the tab's
     button) or the time limit end it early with the last image kept. Input errors become gr.Error."""
     stop = STOP.register(_session(request), tab)
-    last_image = last_report = None
+    last_image = last_pixels = last_report = None
     clock = clock or StepClock()
     try:
         for update in run_streaming(job, time_limit=time_limit, stop=stop):
@@ -111,22 +112,21 @@ def _stream_job(job, progress, describe, tab: str, request=None, clock: StepCloc
                 progress(report.step / report.total_steps,
                          desc=describe(report) + ("" if left is None else f" · about {duration(left)} left"))
             if report.image is not None:
-                last_image = report.image
+                last_image, last_pixels = report.image, getattr(report, "pixels", None)
                 yield "preview", report.image, report, left
     except (ImageInputError, ValueError, FileNotFoundError) as error:
         raise _user_error(error) from None
     except JobStopped as stopped:
-        yield "end", JobEnd(image=last_image, report=last_report, stopped=stopped.reason), None, None
+        yield "end", JobEnd(image=last_image, pixels=last_pixels, report=last_report, stopped=stopped.reason), None, None
     finally:
         STOP.release(_session(request), tab, stop)
 
 
-def _running_line(verb: str, estimate, left: float | None) -> str:
-    """'Painting… about 40 s left (estimated about 1.2 min on this CPU before starting)' once the steps say how long
-    is left, 'Painting… (about 1.2 min on this CPU)' before."""
-    if left is None:
-        return f"{verb}… ({estimate.describe()})"
-    return f"{verb}… about {duration(left)} left (estimated {estimate.describe()} before starting)"
+def _running_line(verb: str, estimate) -> str:
+    """'Painting… (estimated about 1.2 min on this CPU before starting)'. The time left is said in one place only,
+    the progress line, which follows every step (the info follows the previews, every few steps: two clocks that
+    disagree)."""
+    return f"{verb}… (estimated {estimate.describe()} before starting; the time left is on the progress line)"
 
 
 def _user_error(error) -> gr.Error:
@@ -139,7 +139,7 @@ def _stopped_line(end: JobEnd, unit: str = "steps") -> str:
     done, total = (end.report.step, end.report.total_steps) if end.report is not None else (0, "?")
     why = "you pressed Stop" if end.stopped == "stopped" else end.stopped
     kept = "the last intermediate image is kept as the result" if end.image is not None else "no image yet"
-    return f"⏹ **Stopped after {done} of {total} {unit}** ({why}); {kept}."
+    return f"■ **Stopped after {done} of {total} {unit}** ({why}); {kept}."
 
 
 def check_upload(payload):

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from ..dream import PRESET_NAMES, DreamSettings, deep_dream, dream_zoom, parse_layer_weights, save_animation
-from ..vision.backbones import SUPPORTED_BACKBONES
+from ..vision.backbones import SUPPORTED_BACKBONES, check_layers, layer_names
 from . import estimate
 from .common import (
     MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _running_line, _seed, _stopped_line,
@@ -28,6 +28,8 @@ def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, itera
     if preset == "custom":
         try:
             layers = parse_layer_weights(custom_layers or "")
+            if backbone in SUPPORTED_BACKBONES:
+                check_layers(backbone, list(layers))
         except ValueError as error:
             raise _user_error(str(error)) from None
     elif preset in PRESET_NAMES:
@@ -118,7 +120,7 @@ def dream(image, backbone="auto", preset="keras", custom_layers="", octaves=DEFA
     for kind, value, report, left in _stream_job(job, progress, _describe_dream, "dream", request,
                                                  estimate.StepClock(expected)):
         if kind == "preview":
-            yield value, _running_line("Dreaming", expected, left)
+            yield value, _running_line("Dreaming", expected)
         elif value.stopped:
             yield value.image, _stopped_line(value) + f"\n\nSeed {settings.seed}."
         else:
@@ -139,6 +141,14 @@ def backbone_choice():
     the lecture's InceptionV3."""
     backbone, note = dream_backbone()
     return gr.Dropdown(value=backbone, info=note or "InceptionV3 is the lecture's network; VGG19 is trained here too")
+
+
+def custom_layers_box(preset, backbone):
+    """The custom-layers box: shown when the preset is "custom", its placeholder the backbone's own layers."""
+    names = layer_names(backbone) if backbone in SUPPORTED_BACKBONES else []
+    example = ", ".join(f"{name}={weight}" for name, weight in zip(names[len(names) // 2:][:2], (1, 1.5)))
+    return gr.Textbox(visible=preset == "custom", placeholder=example or None,
+                      info=f"{backbone}'s layers: {', '.join(names)}" if names else None)
 
 
 def _network_line(result) -> str:
@@ -222,7 +232,7 @@ def zoom_animation(image, backbone="auto", preset="keras", custom_layers="", fra
     for kind, value, report, left in _stream_job(job, progress, describe, "dream", request,
                                                  estimate.StepClock(expected)):
         if kind == "preview":
-            yield value, _running_line(f"Frame {report.step} of {frames} done; dreaming", expected, left)
+            yield value, _running_line(f"Frame {report.step} of {frames} done; dreaming", expected)
             continue
         images = value.result if not value.stopped else [r.image for r in finished]
         if len(images) < 2:

@@ -173,8 +173,12 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
     Continue starts from: the StyleResult (with the optimiser's state), or the image a stopped run reached, and the
     seed of the run that started it all (`seed`: a continued run's; it draws nothing new itself)."""
     seed = settings.seed if seed is None else seed
-    seed_text = f"seed {seed}" + (" (of the run continued: continuing draws no new noise)" if init is not None
-                                  and not isinstance(init, str) else "")
+    if isinstance(init, str) and init != "noise":  # the seed only draws a noise start: say it changes nothing here
+        seed_text = (f"seed {seed} (unused: a run that starts from the {init} image draws nothing random, so every "
+                     "seed paints the same picture; Start from noise for the seed to matter)")
+    else:
+        seed_text = f"seed {seed}" + (" (of the run continued: continuing draws no new noise)"
+                                      if not isinstance(init, str) else "")
     expected = estimate.style_estimate(settings, _aspect(content_image))
 
     def job(callback):
@@ -195,10 +199,10 @@ def _run_style(content_image, styles, settings: StyleSettings, *, blend, masks, 
     for kind, value, report, left in _stream_job(job, progress, _describe_style, "style", request,
                                                  estimate.StepClock(expected), time_limit=limit):
         if kind == "preview":
-            yield value, plot(), prefix + _running_line("Painting", expected, left), gr.skip()
+            yield value, plot(), prefix + _running_line("Painting", expected), gr.skip()
         elif value.stopped:
             yield (value.image, plot(), _stopped_line(value) + f"\n\n{seed_text[0].upper()}{seed_text[1:]}.",
-                   None if value.image is None else {"image": value.image, "seed": seed})
+                   None if value.image is None else {"image": value.image, "pixels": value.pixels, "seed": seed})
         else:
             result = value.result
             took = time.monotonic() - started
@@ -247,23 +251,33 @@ def continue_style(content_image, style_image, second_style_image=None, second_s
                    iterations=DEFAULTS.style_iterations, image_size=DEFAULTS.style_size, optimizer="lbfgs",
                    color="style", multi_scale=DEFAULTS.style_scales, init="content", style_scale=1.0,
                    pooling="max", seed=RANDOM_SEED, mask_editor=None, outside="keep the content", last_run=None,
-                   progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
-    """Continue: `iterations` more, from the last result of this session (settings may have changed). With the
-    same optimiser and size the optimiser's state goes along, so 100 + 100 is the same as 200 at once."""
-    if not last_run:
+                   shown_image=None, progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
+    """Continue: `iterations` more at the final size, from the last result of this session (settings may have
+    changed). With the same optimiser and size the optimiser's state goes along, so 100 + 100 is the same as 200 at
+    once. A session with no run of its own (a shared link reopened, or its run dropped after 15 minutes) continues
+    from `shown_image`, the result on the page, with a fresh optimiser, and says so."""
+    fresh = not last_run
+    if fresh and shown_image is None:
         raise _user_error("Nothing to continue yet: press Paint first (Continue starts from its result).")
     if content_image is None or style_image is None:
         raise _user_error("Continue needs the content and style images the result was painted from.")
     styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
+    # coarse to fine already happened: continuing refines at the final size only, from where the last run ended
     settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, color,
-                              multi_scale, style_scale, pooling, seed)
-    previous = last_run.get("result") or last_run["image"]
-    history = [dict(h, step=i + 1) for i, h in enumerate(getattr(previous, "history", []))]
-    carried = hasattr(previous, "resume") and previous.resume.get(optimizer) is not None
-    prefix = (f"Continued for {settings.iterations} more iterations from the last result"
-              f"{' (with the optimiser’s state)' if carried else ''}.\n\n")
+                              1, style_scale, pooling, seed)
+    if fresh:
+        previous, history, seed = shown_image, [], None
+        prefix = (f"Continued for {settings.iterations} more iterations from the image shown (this session holds no "
+                  "run of its own, e.g. a shared link: the optimiser starts afresh).\n\n")
+    else:
+        previous = last_run.get("result") or last_run["image"]
+        history = [dict(h, step=i + 1) for i, h in enumerate(getattr(previous, "history", []))]
+        carried = hasattr(previous, "resume") and previous.resume.get(optimizer) is not None
+        prefix = (f"Continued for {settings.iterations} more iterations at the final size from the last result"
+                  f"{' (with the optimiser’s state)' if carried else ''}.\n\n")
+        seed = last_run.get("seed")
     yield from _run_style(content_image, styles, settings, blend=blend, masks=masks, init=previous, progress=progress,
-                          request=request, history=history, prefix=prefix, seed=last_run.get("seed"))
+                          request=request, history=history, prefix=prefix, seed=seed)
 
 
 @lru_cache(maxsize=16)
@@ -332,7 +346,7 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
     for kind, value, report, left in _stream_job(job, progress, describe, "style", request,
                                                  estimate.StepClock(expected)):
         if kind == "preview":
-            yield (value, gr.skip(), gr.skip(), _running_line(f"Styling {len(read.frames)} frames", expected, left)
+            yield (value, gr.skip(), gr.skip(), _running_line(f"Styling {len(read.frames)} frames", expected)
                    + f"\n\nFrame {report.frame} of {report.frames} done.")
             continue
         end: JobEnd = value
@@ -367,12 +381,15 @@ __all__ = [
 
 
 def sixteen_bit_png(last_run):
-    """The download button for the last finished result as a 16-bit-per-channel PNG (for print); hidden when the
-    run was stopped early (no full-precision result)."""
-    result = (last_run or {}).get("result")
-    if result is None or getattr(result, "pixels", None) is None:
+    """The download button for the image shown as a 16-bit-per-channel PNG (for print): the finished result, or the
+    image a stopped run reached (its full-precision pixels come with the last preview)."""
+    last_run = last_run or {}
+    result = last_run.get("result")
+    pixels = getattr(result, "pixels", None) if result is not None else last_run.get("pixels")
+    if pixels is None:
         return gr.DownloadButton(value=None, visible=False)
     folder = Path(tempfile.mkdtemp(prefix="genmods-style-"))
-    height, width = result.pixels.shape[:2]
-    path = save_image(result, folder / f"styled-{width}x{height}-16bit.png", bits=16)
-    return gr.DownloadButton(f"16-bit PNG, {width}×{height} (for print)", value=path, visible=True)
+    height, width = pixels.shape[:2]
+    path = save_image(pixels, folder / f"styled-{width}x{height}-16bit.png", bits=16)
+    stopped = " of the stopped run's image" if result is None else ""
+    return gr.DownloadButton(f"16-bit PNG{stopped}, {width}×{height} (for print)", value=path, visible=True)

@@ -100,9 +100,9 @@ def generate_text(prompt, stage="converged", length=400, temperature_low=0.2, te
                 yield *request_.texts, plot, info, None
         done = len(request_.texts[0])
         if request_.stopped_by == "stop":
-            info += f"\n\n⏹ **Stopped after {done} of {length} characters** (you pressed Stop)."
+            info += f"\n\n■ **Stopped after {done} of {length} characters** (you pressed Stop)."
         elif request_.stopped_by == "time":
-            info += f"\n\n⏹ **Stopped after {done} of {length} characters** (time limit {TEXT_TIME_LIMIT:.0f} s)."
+            info += f"\n\n■ **Stopped after {done} of {length} characters** (time limit {TEXT_TIME_LIMIT:.0f} s)."
         walk = dict(stage=stage, prompt=prepared.text, text=request_.texts[1], temperatures=temperatures,
                     probs=torch.stack([p[1] for p in request_.step_probs[:done]]) if done else None)
         yield *request_.texts, plot, info, walk
@@ -111,13 +111,30 @@ def generate_text(prompt, stage="converged", length=400, temperature_low=0.2, te
 
 
 UNSURE = 0.5  # the next-character view opens where the model's top character has less than this probability
+VISIBLE_SPREAD = 0.3  # … and where the temperatures' top probabilities differ by at least this much
+
+
+def temperature_spread(walk) -> torch.Tensor:
+    """Per position of the middle text, how far apart the temperatures' views are: the top character's probability
+    reweighted at the lowest temperature minus at the highest. Two characters tied at 49 % each stay tied at any
+    temperature (spread ≈ 0); a clear favourite among many small ones spreads far."""
+    temperatures = walk["temperatures"]
+    logp = walk["probs"].clamp_min(1e-12).log()
+    top = lambda t: (logp / t).softmax(dim=-1).max(dim=-1).values  # noqa: E731  p^(1/T)/Σ, its largest value
+    return top(min(temperatures)) - top(max(temperatures))
 
 
 def first_unsure_position(walk) -> int:
-    """The first position of the middle text where the model was unsure (top p < UNSURE at T = 1), else 0."""
+    """Where the next-character view opens: the first position of the middle text where the model was unsure (top
+    p < UNSURE at T = 1) and the temperatures visibly disagree (spread ≥ VISIBLE_SPREAD); else the first unsure
+    one; else 0."""
     if not walk or walk.get("probs") is None:
         return 0
-    unsure = (walk["probs"].max(dim=-1).values < UNSURE).nonzero()
+    unsure = walk["probs"].max(dim=-1).values < UNSURE
+    telling = (unsure & (temperature_spread(walk) >= VISIBLE_SPREAD)).nonzero()
+    if len(telling):
+        return int(telling[0])
+    unsure = unsure.nonzero()
     return int(unsure[0]) if len(unsure) else 0
 
 

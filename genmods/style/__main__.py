@@ -89,6 +89,8 @@ def main(argv=None):
         print(f"note: {note}")
     if result.weights.warning:
         print(f"warning: {result.weights.warning}")
+    else:
+        print(f"weights: {result.weights.source}")
     start, final = result.start, result.final
     print(f"wrote {args.output} ({result.image.width}×{result.image.height}, {args.bits}-bit, {result.seconds:.1f} s)")
     if result.history:  # colors-only paints nothing

@@ -173,6 +173,7 @@ class StyleProgress:
     scales: int
     losses: dict | None  # content, style, tv, total (weighted) after this step; None at step 0
     image: Image.Image | None = None
+    pixels: np.ndarray | None = field(default=None, repr=False)  # `image` in full precision, (H, W, 3) in [0, 1]
 
 
 @dataclass
@@ -529,14 +530,16 @@ class StepReporter:
         """A new scale (or a new tile of a tiled scale: `canvas_of(x)` is the whole image with that tile at x)."""
         self.scale, self.objective, self.canvas_of = scale, objective, canvas_of
 
-    def _picture(self, x: torch.Tensor) -> Image.Image:
+    def _preview(self, x: torch.Tensor) -> tuple[Image.Image, np.ndarray]:
+        """(the 8-bit picture a visitor sees, the same in full precision: a stopped run's 16-bit PNG)."""
         x = self.objective.painted(x)
-        return self.inputs.picture(x if self.canvas_of is None else self.canvas_of(x))
+        pixels = self.inputs.delivered(x if self.canvas_of is None else self.canvas_of(x))
+        return pixels_to_image(pixels), pixels
 
     def canvas(self, x: torch.Tensor) -> None:
         """Step 0: the starting canvas, before any evaluation."""
         if self.callback is not None:
-            self.callback(StyleProgress(0, self.total_steps, 1, self.settings.scales, None, self._picture(x)))
+            self.callback(StyleProgress(0, self.total_steps, 1, self.settings.scales, None, *self._preview(x)))
 
     def __call__(self, x: torch.Tensor, losses: dict, evaluations: int) -> None:
         self.history.append(dict(losses, scale=self.scale, evaluations=evaluations))
@@ -544,7 +547,7 @@ class StepReporter:
             done = len(self.history)
             show = done == 1 or done % self.settings.preview_every == 0 or done == self.total_steps
             self.callback(StyleProgress(done, self.total_steps, self.scale, self.settings.scales, losses,
-                                        self._picture(x) if show else None))
+                                        *(self._preview(x) if show else (None, None))))
 
 
 def refine_in_tiles(extractor, settings: StyleSettings, inputs: StyleInputs, canvas: torch.Tensor, steps: int,

@@ -388,13 +388,28 @@ def load_backbone(name: str, pretrained: bool = True, weights_file: str | None =
         return _loaded[key]
 
 
+@lru_cache(maxsize=8)
+def graph_node_names(name: str) -> tuple[str, ...]:
+    """Every FX node name of the backbone in eval mode (what `resolve_layer` accepts besides the friendly names)."""
+    with MODEL_CALLS.exclusive():  # tracing patches nn.Module process-wide (genmods.tracing)
+        return tuple(get_graph_node_names(_random_backbone(name))[1])
+
+
+def check_layers(name: str, layers) -> None:
+    """A ValueError naming the first layer `name` does not have, and the named layers it does."""
+    nodes = list(graph_node_names(name))
+    for layer in layers:
+        resolve_layer(name, layer, nodes)
+
+
 def resolve_layer(name: str, layer: str, node_names: list[str]) -> str:
     node = LAYER_ALIASES.get(name, {}).get(layer, layer)
     # a module's name stands for its output (the last node inside it)
     if node not in node_names and not any(n.startswith(node + ".") for n in node_names):
-        known = sorted(LAYER_ALIASES.get(name, {}))
+        known = list(LAYER_ALIASES.get(name, {}))  # shallow to deep
         hint = f" Named layers: {', '.join(known)}." if known else ""
-        raise ValueError(f"{name} has no layer {layer!r}.{hint} (any FX node name of the model works too)")
+        raise ValueError(f"{name} has no layer {layer!r} (an unknown layer name).{hint} (Any FX node name of the model "
+                         "works too.)")
     return node
 
 
