@@ -12,7 +12,7 @@ import gradio as gr
 
 from genmods import studio
 from genmods.studio.components import MaskEditor, image_input, image_output
-from genmods.studio.defaults import DEFAULTS
+from genmods.defaults import DEFAULTS
 from genmods.dream import PRESET_NAMES
 from genmods.examples import PAINTED_STYLES, PAINTINGS, PHOTOS, example_files
 from genmods.text.sampling import SEED_TEXT, temperature_label
@@ -28,9 +28,17 @@ STYLE_EXAMPLES = [("chelsea", "starry_night"), ("coffee", "great_wave"), ("rocke
 IMAGE_JOBS = dict(concurrency_id="images", concurrency_limit=1)  # one GPU: image jobs take turns
 # a small result fills its box (scaled, aspect kept) instead of sitting at its natural size in a corner of it
 CSS = ("#style-result img, #dream-result img, #clip-frame img {width: 100%; height: 100%; object-fit: contain;}"
-       # a text coloured character by character reads as text: no gaps between the characters, line breaks kept
+       # a text coloured character by character reads as text: no gaps between the characters, and its line breaks
+       # kept — the tokens flow inline (Gradio lays them out as flex items, where a newline cannot start a new line)
        "#surprisal-view .token, #cell-view .token, #surprisal-view .token-container, #cell-view .token-container "
        "{padding: 0 !important; margin: 0 !important; border-radius: 0 !important;}"
+       # (font size 0 but for the characters themselves: the markup's whitespace around and inside the inline tokens
+       # would otherwise show as gaps)
+       "#surprisal-view .textfield, #cell-view .textfield {display: block !important;}"
+       "#surprisal-view .textfield *, #cell-view .textfield * {display: inline !important; font-size: 0 !important;}"
+       # the token's colour painted by the character itself (the token around it is now of size 0)
+       "#surprisal-view .textfield .text, #cell-view .textfield .text {font-size: var(--text-md) !important;"
+       " background-color: inherit !important;}"
        "#surprisal-view .text, #cell-view .text {white-space: pre-wrap;}")
 
 

@@ -5,7 +5,7 @@ the app's own handlers, in a fresh process, with and without the start-up warm-u
     python benchmarks/first_visitor.py --one warm  # one process: "warm" (as app.py starts) or "cold" (no warm-up)
 
 For each job: the estimate shown before it, the time it took, for the first and the second visitor. With the
-warm-up (`genmods.studio.estimate.warm_up`: the default extractors measured, then the default jobs run once on the
+warm-up (`genmods.estimate.warm_up`: the default extractors measured, then the default jobs run once on the
 examples with one step per octave or scale, in the background) the first visitor should wait about as long as the
 second, and both estimates should hold. The warm-up is awaited before the first visitor here, as a visitor who
 arrives a minute after the restart finds it; its own time is printed.
@@ -32,7 +32,7 @@ def estimate_seconds(line: str) -> float:
 def one_process(kind: str) -> None:
     from genmods import studio
     from genmods.examples import example_files
-    from genmods.studio.defaults import DEFAULTS
+    from genmods.defaults import DEFAULTS
 
     files = example_files()
     if kind == "warm":

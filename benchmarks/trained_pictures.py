@@ -23,7 +23,7 @@ import _path  # noqa: F401,I001  (the repository on sys.path)
 
 from genmods.dream import PRESET_NAMES, DreamSettings, deep_dream
 from genmods.examples import painting, photo
-from genmods.studio.defaults import CPU_DEFAULTS
+from genmods.defaults import CPU_DEFAULTS
 from genmods.style import style_transfer
 
 APP_PAINT = dict(image_size=CPU_DEFAULTS.style_size, multi_scale=CPU_DEFAULTS.style_scales,

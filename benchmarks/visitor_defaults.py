@@ -20,7 +20,7 @@ import _path  # noqa: F401,E402  (the repository on sys.path)
 
 from genmods import studio  # noqa: E402
 from genmods.examples import example_files  # noqa: E402
-from genmods.studio.defaults import DEFAULTS, FORMER_DEFAULTS  # noqa: E402
+from genmods.defaults import DEFAULTS, FORMER_DEFAULTS  # noqa: E402
 from genmods.style import StyleObjective, StyleSettings  # noqa: E402
 from genmods.style.transfer import load_inputs  # noqa: E402
 from genmods.vision.backbones import feature_extractor  # noqa: E402

@@ -33,7 +33,7 @@ from PIL import Image
 import _path  # noqa: F401,I001  (the repository on sys.path)
 
 from genmods.examples import painting, photo
-from genmods.studio.defaults import CPU_DEFAULTS
+from genmods.defaults import CPU_DEFAULTS
 from genmods.style import CONTENT_LAYERS, STYLE_LAYERS, content_loss, gram_matrix, style_loss, style_transfer
 from genmods.vision.backbones import feature_extractor
 

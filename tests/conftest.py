@@ -8,6 +8,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing here may reach the Hub; 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+COLLECTED = {}  # what this run collected: {"count": n, "whole_suite": bool} (the README's test count is checked)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    option = config.option
+    selected = not (option.keyword or option.markexpr or option.deselect or getattr(option, "lf", False))
+    whole = selected and all(Path(arg).resolve() == REPO / "tests" for arg in config.args)
+    COLLECTED.update(count=len(items), whole_suite=whole)
 NIETZSCHE = REPO.parent / "shared" / "data" / "nietzsche.txt"
 
 # A few sentences in the corpus's style, so the text tests need no data file.

@@ -11,6 +11,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from .app_server import running_app
+from .conftest import README
 
 SEED = "new faculty, and the jubilation reached its climax when kant"
 SMALL_DREAM = dict(backbone="vgg19", preset="low", octaves=1, iterations=3, max_side=96)
@@ -66,6 +67,9 @@ def test_text_streams_three_temperatures(client):
     low_top = max(row[1] for row in rows if row[2] == "T = 0.2")
     assert low_top >= at_one[0]  # a low temperature sharpens the distribution
     assert "Conditioning text" in info
+    # the README says what a plot's table holds: the keys it names are the ones the endpoint returns
+    said = re.search(r"`distribution` and `losses` are the plots' tables \(`\{([^}]*)\}`", README.read_text())
+    assert said and {key.strip(' "') for key in said[1].split(",")} == set(plot)
 
 
 def test_text_reports_dropped_characters_and_uses_the_early_model(client):
@@ -408,14 +412,16 @@ def test_surprisal_and_cells_through_the_api(client):
     text = 'he said "so be it" (and laughed).\nwe free spirits laugh too.'
     highlight, summary = client.predict(text=text, stage="converged", api_name="/surprisal")
     tokens = [item["token"] for item in highlight]
-    assert "".join(tokens) == text.lower() and highlight[0]["class_or_confidence"] is None
+    # every character once; a newline shows as ↵ and still breaks the line
+    assert "".join(tokens).replace("↵", "") == text.lower() and highlight[0]["class_or_confidence"] is None
+    assert tokens[text.index("\n")] == "↵\n"
     assert all(0 <= item["class_or_confidence"] <= 1 for item in highlight[1:])
     assert "bits per character" in summary and summary.count("bits (p =") == 5
     table, layer, cell, view, info = client.predict(text=text, stage="converged", property_name="inside quotes",
                                                     api_name="/find_cells")
     assert len(table["data"]) == 5 and (layer, cell) == tuple(table["data"][0][:2])
     assert abs(table["data"][0][2]) >= abs(table["data"][-1][2])
-    assert "".join(item["token"] for item in view) == text.lower() and "tanh of its cell state" in info
+    assert "".join(item["token"] for item in view).replace("↵", "") == text.lower() and "tanh of its cell state" in info
     view, info = client.predict(text=text, stage="early", layer=2, cell=511, api_name="/cell_activations")
     assert all(-1 <= item["class_or_confidence"] <= 1 for item in view) and "Layer 2, cell 511 of the early" in info
     with pytest.raises(Exception, match="Cell \\(0 to 511\\)"):
@@ -424,3 +430,17 @@ def test_surprisal_and_cells_through_the_api(client):
         client.predict(text="no quotes at all", stage="converged", property_name="inside quotes", api_name="/find_cells")
     with pytest.raises(Exception, match="the limit is 2,000"):
         client.predict(text="x" * 2001, stage="converged", api_name="/surprisal")
+
+
+def test_the_brush_canvas_of_a_large_photo_is_downscaled_and_keeps_its_strokes_on_the_echo(tmp_path):
+    from genmods import studio
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (3000, 2000), (200, 120, 40)).save(big)
+    canvas = studio.mask_canvas(str(big), None)
+    with Image.open(canvas["background"]) as background:
+        assert background.size == (1024, 683)  # the shape kept, so the region maps back onto the full photo
+    # the upload check echoes the same file back: the canvas (and whatever was brushed on it) stays
+    import gradio as gr
+
+    assert studio.mask_canvas(str(big), canvas) == gr.skip()

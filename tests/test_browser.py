@@ -63,9 +63,20 @@ def pictures(tmp_path_factory):
 
 
 def set_number(page, label: str, value):
-    box = page.get_by_label(f"number input for {label}", exact=True)
+    # the first in the page: the style tab's Iterations comes before the clip's (both are rendered once opened)
+    box = page.get_by_label(f"number input for {label}", exact=True).first
     box.fill(str(value))
     box.press("Enter")
+
+
+def info_says(page, elem_id: str, text: str, timeout: float = 120_000) -> str:
+    """Waits until the info panel `elem_id` holds `text`, or says the job failed (then fails with what it says)."""
+    page.wait_for_function("([id, text]) => { const info = document.querySelector('#' + id).innerText;"
+                           " return info.includes(text) || info.includes('Nothing was made'); }",
+                           arg=[elem_id, text], timeout=timeout)
+    said = text_of(page, elem_id)
+    assert text in said, (said, page.locator(".toast-body, .toast-text").all_inner_texts())
+    return said
 
 
 def visible_panel(page):
@@ -277,10 +288,10 @@ def test_style_by_a_brushed_region_then_continue(page, pictures):
     set_number(page, "Output size (px)", 128)
     set_number(page, "Style strength", 2)
     page.get_by_role("button", name="Paint", exact=True).click()
-    page.locator("#style-info", has_text="Styled by region: the painted region; the rest keeps the content").wait_for()
+    info_says(page, "style-info", "Styled by region: the painted region; the rest keeps the content")
     assert "before starting; took" in text_of(page, "style-info")
     page.get_by_role("button", name="Continue", exact=True).click()
-    page.locator("#style-info", has_text="Continued for 6 more iterations from the last result").wait_for()
+    page.locator("#style-info", has_text="Continued for 6 more iterations at the final size from the last result").wait_for()
     page.locator("#style-info", has_text="Weighted losses at the end").wait_for()
     page.screenshot(path=ARTIFACTS / "style-region-continued.png", full_page=True)
 
@@ -318,7 +329,7 @@ def test_a_clip_is_styled_in_the_browser_with_its_frames_streaming(page, picture
     page.get_by_role("tab", name="Style transfer").click()
     page.get_by_text("Style a moving image").click()
     page.get_by_text("Example clip").locator("xpath=..").locator("td, button, img").first.click()
-    from genmods.studio.defaults import DEFAULTS
+    from genmods.defaults import DEFAULTS
 
     page.wait_for_function("() => document.querySelector('#clip-estimate').innerText"
                            f".includes('Styling {DEFAULTS.clip_frames} frames')")
@@ -352,8 +363,19 @@ def test_inside_the_model_colours_the_text_by_surprisal_and_by_a_found_cell(page
     page.get_by_text("Inside the model").click()
     page.get_by_role("button", name="Colour by surprisal").click()
     page.locator("#surprisal-info", has_text="bits per character").wait_for()
-    assert 'what is "truth"? the philosopher' in page.locator("#surprisal-view").inner_text().replace("\n", "")
+    shown = page.evaluate("() => [...document.querySelectorAll('#surprisal-view .textfield .text')]"
+                          ".map(t => t.innerText).join('')")
+    assert 'what is "truth"? the philosopher' in shown
     assert text_of(page, "surprisal-info").count("bits (p =") == 5
+    # the newlines are seen: a ↵ mark, and the next line starts below the first (not run on after it)
+    lines = page.evaluate("""() => {
+        const tokens = [...document.querySelectorAll('#surprisal-view .textfield .text')];
+        const mark = tokens.find(t => t.innerText.includes('↵'));
+        const after = tokens[tokens.indexOf(mark) + 1];
+        return [mark !== undefined, after.getBoundingClientRect().top > mark.getBoundingClientRect().top + 5,
+                after.getBoundingClientRect().left < mark.getBoundingClientRect().left];
+    }""")
+    assert lines == [True, True, True], lines
     page.locator("#surprisal-view").scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "text-surprisal.png", full_page=True)
     page.get_by_role("button", name="Find cells").click()
@@ -392,3 +414,48 @@ def test_colours_only_then_a_16_bit_download(page, pictures, tmp_path):
     width, height, _, info = png.Reader(filename=str(saved)).read()
     assert (width, max(width, height), info["bitdepth"]) == (640, 640, 16)
     page.screenshot(path=ARTIFACTS / "style-colours-only.png", full_page=True)
+
+
+def test_stop_keeps_a_16_bit_download_and_the_time_left_is_said_once(page, pictures, tmp_path):
+    open_style_tab_with_cat_and_coffee(page, pictures)
+    page.locator("#style-colour").get_by_text("the style's", exact=True).click()
+    set_number(page, "Iterations", 200)
+    set_number(page, "Output size (px)", 192)
+    page.get_by_role("button", name="Paint", exact=True).click()
+    page.locator("#style-progress", has_text="left").wait_for()
+    page.locator("#style-info", has_text="Painting…").wait_for()
+    # one clock: the time left is on the progress line; the info holds the estimate made before the start
+    assert "left (" not in text_of(page, "style-info") and "time left is on the progress line" in text_of(page, "style-info")
+    page.screenshot(path=ARTIFACTS / "style-one-clock.png", full_page=True)
+    visible_panel(page).get_by_role("button", name="Stop").first.click()  # the Paint's (the clip has its own)
+    info_says(page, "style-info", "Stopped after")
+    download_button = page.locator("#style-png")
+    download_button.wait_for()
+    assert "stopped run's image" in download_button.inner_text()
+    with page.expect_download() as download:
+        download_button.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    import png
+
+    width, height, _, info = png.Reader(filename=str(saved)).read()
+    assert info["bitdepth"] == 16 and f"{width}x{height}" in saved.name  # the image shown, at the scale it reached
+    page.screenshot(path=ARTIFACTS / "style-stopped-16-bit.png", full_page=True)
+
+
+def test_continue_on_a_reopened_link_continues_from_the_image_shown(page, browser_context):
+    page.get_by_role("tab", name="Style transfer").click()
+    visible_panel(page).get_by_text("Examples").locator("xpath=..").locator("tbody tr").first.click()
+    page.locator("#style-colour").get_by_text("the style's", exact=True).click()
+    set_number(page, "Iterations", 4)
+    set_number(page, "Output size (px)", 192)
+    page.get_by_role("button", name="Paint", exact=True).click()
+    info_says(page, "style-info", "Weighted losses at the end")
+    reopened = share_and_reopen(page, browser_context)
+    reopened.locator("#style-result img").wait_for()
+    reopened.get_by_role("button", name="Continue").click()
+    info_says(reopened, "style-info", "from the image shown")
+    assert "the optimiser starts afresh" in text_of(reopened, "style-info")
+    reopened.locator("#style-info", has_text="Weighted losses at the end").wait_for(timeout=60_000)
+    reopened.screenshot(path=ARTIFACTS / "style-continue-from-link.png", full_page=True)
+    reopened.close()

@@ -218,6 +218,7 @@ def test_command_line(photo, tmp_path):
                          capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert Image.open(target).size == photo.size and "Random weights" in run.stdout
+    assert "estimate: about" in run.stdout.split("wrote")[0]  # said before the run, as the app says it
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
     run = subprocess.run([sys.executable, "-m", "genmods.dream", str(bad), str(target), "--no-pretrained"],

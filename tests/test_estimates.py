@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from genmods.dream import DreamSettings, deep_dream
-from genmods.studio import estimate
-from genmods.studio.defaults import CPU_DEFAULTS, FORMER_DEFAULTS, GPU_DEFAULTS, for_device
+from genmods import estimate
+from genmods.defaults import CPU_DEFAULTS, FORMER_DEFAULTS, GPU_DEFAULTS, for_device
 from genmods.style import StyleSettings, style_transfer
 
 

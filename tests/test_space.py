@@ -36,7 +36,8 @@ def test_push_uploads_the_app_in_one_commit(monkeypatch):
     assert commit_kw["repo_type"] == "space"
     assert files["README.md"] == str(REPO / "Space.md")
     assert {"app.py", "requirements.txt", "genmods/studio/__init__.py", "genmods/text/modeling_charlstm.py",
-            "models/char-lstm-nietzsche/model.safetensors", "models/char-lstm-nietzsche-early/config.json"} <= set(files)
+            "models/char-lstm-nietzsche/model.safetensors", "models/char-lstm-nietzsche-early/config.json",
+            "genmods/paintings/starry_night.jpg", "genmods/paintings/PROVENANCE.md"} <= set(files)  # the style examples
     assert not any("__pycache__" in name or name.startswith("tests/") for name in files)
 
 

@@ -188,6 +188,7 @@ def test_command_line(content, style, tmp_path):
                           "--preserve-color"], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert Image.open(tmp_path / "out.png").size == (64, 53) and "Random weights" in run.stdout
+    assert "estimate: about" in run.stdout.split("wrote")[0]  # said before the run, as the app says it
     run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"), str(tmp_path / "missing.jpg"),
                           str(tmp_path / "out.png"), "--no-pretrained"], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode != 0 and "not found" in run.stderr

@@ -200,3 +200,17 @@ def test_style_by_region_paints_inside_and_keeps_the_photo_outside():
     change = np.abs(np.asarray(result.image, np.float64) - start).mean(axis=2)
     half = result.image.width // 2
     assert change[:, : half - 8].mean() > 3 * change[:, half + 8:].mean()
+
+
+def test_the_command_line_says_which_trained_weights_painted(tmp_path):
+    import subprocess
+    import sys
+
+    photo("chelsea").resize((96, 64)).save(tmp_path / "c.png")
+    env = {"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "genmods.style", str(tmp_path / "c.png"),
+                          str(REPO / "genmods" / "paintings" / "udnie.jpg"), str(tmp_path / "out.png"), "--image-size",
+                          "64", "--iterations", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "weights: the Oxford/Caffe ImageNet VGG19" in run.stdout and "warning" not in run.stdout
+

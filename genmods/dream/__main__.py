@@ -21,6 +21,18 @@ def parse_layers(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def announce_estimate(settings: DreamSettings, image, zoom_frames: int = 0) -> None:
+    """How long the dream (or the zoom) will take on this machine, said before it starts, as the app says it."""
+    from ..estimate import dream_estimate, zoom_estimate
+    from ..vision.images import header_size
+
+    size = header_size(image) or (settings.max_side, round(0.75 * settings.max_side))
+    side, aspect = min(settings.max_side, max(size)), size[1] / size[0]
+    expected = (zoom_estimate(settings, zoom_frames, side, aspect) if zoom_frames
+                else dream_estimate(settings, side, aspect))
+    print(f"estimate: {expected.describe()}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m genmods.dream", description=__doc__.splitlines()[0])
     parser.add_argument("input")
@@ -59,6 +71,7 @@ def main(argv=None):
             pretrained=args.pretrained, weights_file=args.weights_file, max_side=args.max_side,
             gradient=args.gradient,
         )
+        announce_estimate(settings, args.input, args.zoom_frames)
         if args.zoom_frames:
             with tqdm(total=args.zoom_frames, unit="frame") as bar:
                 frames = dream_zoom(args.input, settings, frames=args.zoom_frames, zoom_factor=args.zoom_factor,

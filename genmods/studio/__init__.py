@@ -7,12 +7,12 @@ One module per tab (`text_tab`, `dream_tab`, `style_tab`); `common` holds what t
 
 from . import components  # noqa: F401  (app.py builds its inputs from it)
 from .common import IMAGE_TIME_LIMIT, MAX_IMAGE_SIDE, RANDOM_SEED, STOP, check_upload, stop_button
-from .defaults import DEFAULTS, dream_backbone
+from ..defaults import DEFAULTS, dream_backbone
 from .dream_tab import (
     MAX_DREAM_ITERATIONS, MAX_OCTAVES, MAX_ZOOM_FRAMES, backbone_choice, compare_layers, custom_layers_box, dream, estimate_dream, estimate_zoom,
     zoom_animation,
 )
-from .estimate import warm_up as measure_devices
+from ..estimate import warm_up as measure_devices
 from .style_tab import (
     DEFAULT_STYLE_STRENGTH, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, MAX_CLIP_FRAMES, MAX_STYLE_ITERATIONS,
     MAX_TEMPORAL_WEIGHT, MAX_TV_WEIGHT, OUTSIDE_CHOICES, STYLE_STRENGTH_RANGE, continue_style, estimate_clip,

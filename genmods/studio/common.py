@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image
 
 from ..text.generate import SEED_RANGE
-from ..vision.images import ImageInputError, load_image
-from .estimate import StepClock, duration
+from ..vision.images import ImageInputError, header_size, load_image
+from ..estimate import StepClock, duration
 from .jobs import JobStopped, StopButtons, run_streaming
 
 logger = logging.getLogger("genmods.studio")
@@ -168,17 +167,11 @@ def upload_path(value) -> str | None:
 
 def _longer_side(image, default: int) -> int:
     """The longer side of an input image (from its header), `default` when there is none yet."""
-    try:
-        with Image.open(upload_path(image)) as opened:
-            return max(opened.size)
-    except Exception:  # no image yet, or one the run itself will refuse with a message
-        return default
+    size = header_size(upload_path(image)) if upload_path(image) else None
+    return max(size) if size else default
 
 
 def _aspect(image) -> float:
     """height / width of an input image (from its header), 0.75 when there is none yet."""
-    try:
-        with Image.open(upload_path(image)) as opened:
-            return opened.height / opened.width
-    except Exception:  # no image yet, or one the run itself will refuse with a message
-        return 0.75
+    size = header_size(upload_path(image)) if upload_path(image) else None
+    return size[1] / size[0] if size else 0.75

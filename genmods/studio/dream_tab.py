@@ -9,12 +9,12 @@ import gradio as gr
 
 from ..dream import PRESET_NAMES, DreamSettings, deep_dream, dream_zoom, parse_layer_weights, save_animation
 from ..vision.backbones import SUPPORTED_BACKBONES, check_layers, layer_names
-from . import estimate
+from .. import estimate
 from .common import (
     MAX_IMAGE_SIDE, RANDOM_SEED, _aspect, _bounded, _image_info, _longer_side, _running_line, _seed, _stopped_line,
     _stream_job, _user_error,
 )
-from .defaults import DEFAULTS, dream_backbone
+from ..defaults import DEFAULTS, dream_backbone
 
 MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ..style import (
     DEFAULT_STYLE_WEIGHT, DEFAULT_TEMPORAL_WEIGHT, DEFAULT_TV_WEIGHT, StyleSettings, style_transfer, style_video,
@@ -17,12 +17,12 @@ from ..style import (
 from ..style.transfer import COLOR_MODES, OPTIMIZERS
 from ..style.video import MAX_FRAMES, checked_header, read_clip
 from ..vision.images import ImageInputError, check_pixel_count, load_image, save_animation, save_image
-from . import estimate
+from .. import estimate
 from .common import (
     IMAGE_TIME_LIMIT, LARGE_JOB_TIME_LIMIT, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed,
     _stopped_line, _stream_job, _user_error, upload_path,
 )
-from .defaults import DEFAULTS, clip_frame_iterations
+from ..defaults import DEFAULTS, clip_frame_iterations
 from .plots import loss_table
 
 MAX_STYLE_ITERATIONS = 500
@@ -74,21 +74,41 @@ def _opacity(layer) -> Image.Image:
         raise _user_error("The brushed mask layer is not an image we can read.") from None
 
 
+EDITOR_MAX_SIDE = 1024  # the brush canvas's longer side: a region needs no more (it is resized to every scale)
+
+
 def mask_canvas(content_image, editor_value):
-    """The mask editor for a content image: that image as the background, nothing brushed yet — unless the
-    editor already shows the same picture (the same file uploaded again, or its upload check echoing it back),
-    whose strokes are kept."""
+    """The mask editor for a content image: that image as the background (downscaled to EDITOR_MAX_SIDE: an
+    8000 × 8000 photo opened at 4 % zoom and took half a minute to appear), nothing brushed yet — unless the editor
+    already shows the same picture (the same file uploaded again, or its upload check echoing it back), whose strokes
+    are kept."""
     content_image = upload_path(content_image)
     if content_image is None:
         return None
     background = upload_path((editor_value or {}).get("background"))
     try:
-        with Image.open(content_image) as new:
+        canvas = editor_background(content_image)
+        with Image.open(canvas) as new:
             if background is not None and _same_picture(new, background):
                 return gr.skip()
     except (OSError, ValueError):  # not an image: the upload check says so; the canvas stays as it is
         return gr.skip()
-    return {"background": content_image, "layers": [], "composite": content_image}
+    return {"background": canvas, "layers": [], "composite": canvas}
+
+
+@lru_cache(maxsize=8)
+def editor_background(path: str) -> str:
+    """The content image as the brush canvas: itself when small enough, else a copy at EDITOR_MAX_SIDE (same
+    shape, so the brushed region maps back onto the full image)."""
+    with Image.open(path) as image:
+        if max(image.size) <= EDITOR_MAX_SIDE:
+            return path
+        check_pixel_count(image)
+        copy = ImageOps.exif_transpose(image).convert("RGB")
+    copy.thumbnail((EDITOR_MAX_SIDE, EDITOR_MAX_SIDE), Image.Resampling.LANCZOS)
+    target = Path(tempfile.mkdtemp(prefix="genmods-canvas-")) / "canvas.png"
+    copy.save(target)
+    return str(target)
 
 
 def _same_picture(image: Image.Image, other) -> bool:

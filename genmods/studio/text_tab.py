@@ -182,6 +182,12 @@ def _dropped_line(tokenizer, text) -> str:
     return f"\n\n⚠️ Left out, never seen in training: {' '.join(map(repr, dropped))}" if dropped else ""
 
 
+def _token(char: str) -> str:
+    """A character as a coloured token: a newline shows as ↵ and still breaks the line (app.py's CSS lets it), so
+    the line structure — and a cell that counts the position in the line — can be seen."""
+    return "↵\n" if char == "\n" else char
+
+
 def _shown(char: str) -> str:
     return {" ": "␣", "\n": "⏎", "`": "'"}.get(char, char)
 
@@ -209,7 +215,8 @@ def text_surprisal(text, stage="converged"):
                f"nats) over the {len(bits):,} characters the {stage} model predicted (the first has no context). "
                f"Red: surprising, up to {SURPRISAL_SCALE:g} bits and more.\n\nMost surprising:\n{spots}"
                f"{_dropped_line(tokenizer, text)}")
-    highlight = [(scored[0][0], None)] + [(char, min(1.0, b / SURPRISAL_SCALE)) for char, b in scored[1:]]
+    highlight = [(_token(scored[0][0]), None)] + [(_token(char), min(1.0, b / SURPRISAL_SCALE))
+                                                  for char, b in scored[1:]]
     return highlight, summary
 
 
@@ -232,7 +239,7 @@ def _one_cell(seen, activations, layer, cell, stage, dropped_line) -> tuple[list
     values = activations[:, layer - 1, cell]
     line = (f"Layer {layer}, cell {cell} of the {stage} model: **tanh of its cell state** after each character "
             f"(red towards +1, blue towards −1; from {values.min():+.2f} to {values.max():+.2f}).{dropped_line}")
-    return [(char, float(value)) for char, value in zip(seen, values)], line
+    return [(_token(char), float(value)) for char, value in zip(seen, values)], line
 
 
 def cell_view(text, stage="converged", layer=1, cell=0):

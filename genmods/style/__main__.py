@@ -22,6 +22,15 @@ def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def announce_estimate(settings: StyleSettings, content) -> None:
+    """How long the run will take on this machine, said before it starts, as the app says it."""
+    from ..estimate import style_estimate
+    from ..vision.images import header_size
+
+    size = header_size(content)
+    print(f"estimate: {style_estimate(settings, size[1] / size[0] if size else 0.75).describe()}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m genmods.style", description=__doc__.splitlines()[0])
     parser.add_argument("content")
@@ -77,6 +86,7 @@ def main(argv=None):
             content_layers=args.content_layers, style_layers=args.style_layers, pretrained=args.pretrained,
             weights_file=args.weights_file, seed=args.seed,
         )
+        announce_estimate(settings, args.content)
         result = style_transfer(args.content, [args.style, *args.style_image], settings, style_blend=args.style_blend,
                                 init=args.init if args.init in INIT_NAMES else Path(args.init), masks=args.mask,
                                 callback=progress)

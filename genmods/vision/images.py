@@ -100,6 +100,15 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image
 
 
+def header_size(source) -> tuple[int, int] | None:
+    """(width, height) of an image file from its header alone (nothing decoded), None when it cannot be read."""
+    try:
+        with Image.open(source) as opened:
+            return opened.size
+    except Exception:  # no image yet, or one the run itself will refuse with a message
+        return None
+
+
 def load_mask(source, size: tuple[int, int], *, name: str = "mask") -> np.ndarray:
     """A painted region → (height, width) float32 in [0, 1] at `size` = (width, height) of the image it was
     painted on. The alpha channel is the region when the mask has transparency (a brush layer), otherwise

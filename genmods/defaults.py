@@ -11,8 +11,8 @@ more.
 
 from dataclasses import dataclass
 
-from ..device import default_device
-from ..vision.backbones import why_untrained
+from .device import default_device
+from .vision.backbones import why_untrained
 
 
 @dataclass(frozen=True)

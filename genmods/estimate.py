@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..device import default_device
-from ..dream import PRESETS, DreamSettings, octave_shapes
-from ..style.transfer import StyleSettings
+from .device import default_device
+from .dream import PRESETS, DreamSettings, octave_shapes
+from .style.transfer import StyleSettings
 from .defaults import dream_backbone
-from ..vision.backbones import HUB_PROBE, MIN_INPUT_SIDE, SUPPORTED_BACKBONES, feature_extractor, hub_offline
+from .vision.backbones import HUB_PROBE, MIN_INPUT_SIDE, SUPPORTED_BACKBONES, feature_extractor, hub_offline
 
 REFERENCE_SIDE = 224
 LBFGS_EVALUATIONS_PER_ITERATION = 1.1
@@ -139,9 +139,9 @@ def warm_up() -> threading.Thread:
 def warm_default_shapes(backbone: str) -> None:
     """The default Dream on each example photo and the first style example's default Paint, one step per octave
     or scale: the shapes a visitor who picks an example runs first."""
-    from ..examples import PHOTOS, example_files
-    from ..style import style_transfer
-    from ..dream import deep_dream
+    from .examples import PHOTOS, example_files
+    from .style import style_transfer
+    from .dream import deep_dream
     from .defaults import DEFAULTS
 
     files = example_files()
