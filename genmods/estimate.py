@@ -17,7 +17,6 @@ During a job, `StepClock` says how long is left from the measured step times (as
 by a neighbour corrects its own figure.
 """
 
-import itertools
 import math
 import statistics
 import threading
@@ -69,7 +68,9 @@ class Measurements:
         with self._lock:
             known = self._taken.get(key)
             if known is None or (known.count < self.times and time.monotonic() - known.taken_at >= self.apart):
-                seconds, setup = _time_evaluation(*key)
+                # each measurement of a key at a shape it has not run (its first pass shows the set-up), all near
+                # the reference size (the time per pixel depends on the size)
+                seconds, setup = _time_evaluation(*key, side=REFERENCE_SIDE + 2 * (known.count if known else 0))
                 known = Measurement(seconds, setup, 1, time.monotonic()) if known is None else Measurement(
                     min(known.seconds, seconds), min(known.setup, setup), known.count + 1, time.monotonic())
                 self._taken[key] = known
@@ -89,10 +90,9 @@ def evaluation_seconds(backbone: str, layers: tuple[str, ...], precision: str = 
     return MEASUREMENTS.get(backbone, tuple(layers), precision).seconds
 
 
-def _time_evaluation(backbone: str, layers: tuple[str, ...], precision: str) -> tuple[float, float]:
-    """(seconds per pass, first-pass set-up) at a shape the extractor has not run before."""
+def _time_evaluation(backbone: str, layers: tuple[str, ...], precision: str, side: int) -> tuple[float, float]:
+    """(seconds per pass, first-pass set-up), both scaled to REFERENCE_SIDE², timed at side × side."""
     extractor = feature_extractor(backbone, layers, precision=precision)
-    side = next(_FRESH_SIDES)  # a shape no job has run: its first pass shows the set-up
     x = torch.rand(1, 3, side, side, device=extractor.device, requires_grad=True)
     seconds = []
     for _ in range(4):  # the first pass pays for allocation and kernel choice
@@ -106,7 +106,6 @@ def _time_evaluation(backbone: str, layers: tuple[str, ...], precision: str) -> 
     return passes * scale, max(0.0, seconds[0] - passes) * scale
 
 
-_FRESH_SIDES = itertools.count(REFERENCE_SIDE + 1, 2)
 
 
 def cold_shape_seconds(backbone: str, layers: tuple[str, ...], precision: str, shapes) -> float:
