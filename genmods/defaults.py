@@ -88,5 +88,6 @@ def dream_backbone(asked: str = "auto") -> tuple[str, str | None]:
                        "network sees")
     why = lecture_why if asked == DREAM_BACKBONE else why_untrained(asked)
     if why is not None and trained_at_hand:
-        return asked, f"{asked} runs on random weights here ({why}); choose {TRAINED_BACKBONE} for a trained network's dream"
+        return asked, (f"{asked} runs on random weights here ({why}); choose {TRAINED_BACKBONE} for a trained "
+                       "network's dream")
     return asked, None

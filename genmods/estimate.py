@@ -2,10 +2,11 @@
 accident), corrected by the jobs that actually ran, and counted down while a job runs.
 
 Before any job: one evaluation (forward + backward) of the very feature extractor a job uses — the network
-truncated after its deepest layer, in the precision the job runs in — is timed at a reference size: the median of
-three timings after a warm-up pass, so one hiccup of a busy CPU does not skew every later estimate. `warm_up`
-measures the default backbone's layer sets in the background when the app starts; others are measured the first
-time they are asked for. A job's estimate scales that time by its pixels and counts its evaluations (style
+truncated after its deepest layer, in the precision the job runs in — is timed near a reference size: the median of
+three timings after a first pass, whose extra time is the set-up each new shape costs (`Measurements`: measured
+again up to twice, 20 s apart, keeping the least, so a busy start-up is not trusted alone). `warm_up` measures the
+default backbones' layer sets and runs the default jobs once on the examples, in the background when the app
+starts; others are measured the first time they are asked for. A job's estimate scales that time by its pixels and counts its evaluations (style
 transfer about 1.1 per L-BFGS iteration, tests/test_style.py pins ≤ 1.25; 1 per Adam step; DeepDream 1 per ascent
 step), plus fixed per-iteration and per-image costs.
 

@@ -116,7 +116,8 @@ def _stream_job(job, progress, describe, tab: str, request=None, clock: StepCloc
     except (ImageInputError, ValueError, FileNotFoundError) as error:
         raise _user_error(error) from None
     except JobStopped as stopped:
-        yield "end", JobEnd(image=last_image, pixels=last_pixels, report=last_report, stopped=stopped.reason), None, None
+        ended = JobEnd(image=last_image, pixels=last_pixels, report=last_report, stopped=stopped.reason)
+        yield "end", ended, None, None
     finally:
         STOP.release(_session(request), tab, stop)
 
