@@ -281,6 +281,10 @@ def test_style_by_a_brushed_region_then_continue(page, pictures):
     page.get_by_text("Style by region: brush where the style goes").click()
     canvas = page.locator("#style-mask canvas").first
     canvas.wait_for()
+    # the canvas first shows the last test's example photo (fitted at ~37 %), then the 150 × 100 upload, which is
+    # fitted by zooming in: strokes brushed before that swap would be wiped with the old picture
+    page.wait_for_function("() => { const zoom = document.querySelector('#style-mask').innerText.match(/(\\d+)%/);"
+                           " return zoom && +zoom[1] > 100; }")
     page.wait_for_function("() => document.querySelector('#style-estimate').innerText.includes('Paint will take about')")
     brush(page, canvas, (0.15, 0.2), (0.35, 0.8))
     page.wait_for_timeout(1500)  # the upload check's echo arrives: it must leave the strokes in place
