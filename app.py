@@ -11,7 +11,10 @@ from genmods.zerogpu import gpu  # first: `spaces` must be imported before anyth
 import gradio as gr
 
 from genmods import studio
-from genmods.studio.components import MaskEditor, image_input, image_output
+from genmods.studio.components import (
+    Dropdown, FileInput, MaskEditor, Number, Radio, Slider, image_input, image_output, needed, problems,
+    refusing_unread, validator,
+)
 from genmods.defaults import DEFAULTS
 from genmods.dream import PRESET_NAMES
 from genmods.examples import PAINTED_STYLES, PAINTINGS, PHOTOS, example_files
@@ -39,12 +42,49 @@ CSS = ("#style-result img, #dream-result img, #clip-frame img {width: 100%; heig
        # the token's colour painted by the character itself (the token around it is now of size 0)
        "#surprisal-view .textfield .text, #cell-view .textfield .text {font-size: var(--text-md) !important;"
        " background-color: inherit !important;}"
-       "#surprisal-view .text, #cell-view .text {white-space: pre-wrap;}")
+       "#surprisal-view .text, #cell-view .text {white-space: pre-wrap;}"
+       ".genmods-adjusted {font-size: var(--text-sm); color: var(--color-accent); margin-top: var(--spacing-sm);}")
+# A slider's number box silently replaces what was typed by the nearest allowed value when it loses focus ('abc' → 20,
+# 99999 → 2000): say so under the slider, until the box is edited again. (A page-side note: the server only ever sees
+# the replaced value; API callers who send one out of range get an error naming the control, `components.Slider`.)
+JS = """() => {
+  const PREFIX = 'number input for ';
+  const say = (block, text) => {
+    let line = block.querySelector(':scope > .genmods-adjusted');
+    if (!text) { line?.remove(); return; }
+    if (!line) {
+      line = document.createElement('div');
+      line.className = 'genmods-adjusted';
+      line.setAttribute('role', 'status');
+      block.append(line);
+    }
+    line.textContent = text;
+  };
+  document.addEventListener('input', (event) => {
+    const block = event.target.closest?.('.block');
+    if (block) say(block, '');
+  }, true);
+  document.addEventListener('blur', (event) => {
+    const box = event.target, label = box.getAttribute?.('aria-label') || '';
+    if (box.type !== 'number' || !label.startsWith(PREFIX)) return;
+    const typed = box.value, block = box.closest('.block');
+    setTimeout(() => {  // after the slider has put its own value in the box
+      const used = box.value;
+      if (typed === used || used === '' || Number(typed) === Number(used)) return;
+      const why = typed === '' ? 'what was typed is not a number'
+        : Number(typed) > Number(box.max) ? `${typed} is above the largest value, ${box.max}`
+        : Number(typed) < Number(box.min) ? `${typed} is below the smallest value, ${box.min}`
+        : `${typed} is between the slider's steps`;
+      say(block, `${label.slice(PREFIX.length)}: ${used} is used (${why}).`);
+    }, 100);
+  }, true);
+}"""
 
 
-def seed_input() -> gr.Number:
-    return gr.Number(studio.RANDOM_SEED, label="Random seed", precision=0,
-                     info="−1: a new seed every run (the seed used is shown with the result)")
+def seed_input() -> Number:
+    # (its range is checked by the jobs' validators, which mark the box: `studio.seed_problem`)
+    return Number(studio.RANDOM_SEED, label="Random seed", precision=0,
+                  info="−1: a new seed every run (the seed used is shown with the result)")
 
 
 def wire_stop(button, tab):
@@ -58,21 +98,34 @@ def progress_line(elem_id: str) -> gr.Markdown:
     return gr.Markdown("", min_height=28, elem_id=elem_id)
 
 
-def on_run(button, info, starting: str = "Starting…"):
+def on_run(button, info, starting: str = "Starting…", inputs=(), checks=None):
     """A run button first puts `starting` in the tab's info panel, at once and outside the queue — something on the
     page within a moment of the click, and never an old result's text above a new error; the job (`.then(...)`,
     with its api_name) follows. (The job itself cannot say it first: a first update that skips the result image
     leaves that image out of "Share via Link".) trigger_mode="always_last": a click while the last
     run is still ending (Stop, then Paint at once) runs after it; Gradio's default ("once") drops that
-    click, which left the page waiting for a run that never started."""
-    return button.click(lambda: starting, None, info, api_visibility="private", queue=False,
-                        trigger_mode="always_last")
+    click, which left the page waiting for a run that never started. With `checks` of the job's `inputs` (see
+    `run_job`), what the job will be refused for is said there instead (an image input, unlike a text box, does not
+    show the message it is marked with)."""
+    inputs = list(inputs) if checks else []
 
-def run_job(button, info, starting: str, fn, **event):
+    def first_line(*values):
+        refused = [f"{REFUSED} {problem}" for problem in problems(inputs, checks, values) if problem]
+        return "\n\n".join(refused) or starting
+    return button.click(first_line, inputs, info, api_visibility="private", queue=False, trigger_mode="always_last")
+
+
+REFUSED = "⚠️"  # how the info panel's line about a job that did not run begins
+
+
+def run_job(button, info, starting: str, fn, checks=None, **event):
     """An image job's button: `starting` at once (`on_run`), then the job; if the job fails (a bad input, an error),
-    the info panel says so instead of keeping the starting line, and the error's own message is in the toast."""
-    job = on_run(button, info, starting).then(fn, **event)
-    job.failure(lambda: "⚠️ Nothing was made: the message in the corner says why.", None, info,
+    the info panel says so instead of keeping the starting line, and the error's own message is in the toast.
+    `checks` (input → check, see `validator`) are made before the job is queued, and marked on their inputs."""
+    if checks:
+        event["validator"] = validator(event["inputs"], checks)
+    job = on_run(button, info, starting, event["inputs"], checks).then(refusing_unread(fn), **event)
+    job.failure(lambda: f"{REFUSED} Nothing was made: the message in the corner says why.", None, info,
                 api_visibility="private", queue=False)
     return job
 
@@ -93,16 +146,16 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
             with gr.Row():
                 prompt = gr.Textbox(SEED_TEXT, label="Conditioning text", lines=2, max_length=2000, scale=3)
                 with gr.Column(scale=2):
-                    stage = gr.Radio(["converged", "early"], value="converged", label="Model",
+                    stage = Radio(["converged", "early"], value="converged", label="Model",
                                      info="converged: 2×768 LSTM, the epoch with the best held-out loss (34); early: the 2×512 model after two epochs")
                     with gr.Row():
-                        length = gr.Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
+                        length = Slider(20, studio.MAX_TEXT_LENGTH, value=400, step=10, label="Characters to generate")
                         text_seed = seed_input()
                     greedy = gr.Checkbox(False, label="Greedy (always the most likely character)")
             with gr.Row():
-                t_low = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.2, step=0.05, label="Temperature 1")
-                t_mid = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=0.5, step=0.05, label="Temperature 2")
-                t_high = gr.Slider(0.05, studio.MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature 3")
+                t_low = Slider(0.05, studio.MAX_TEMPERATURE, value=0.2, step=0.05, label="Temperature 1")
+                t_mid = Slider(0.05, studio.MAX_TEMPERATURE, value=0.5, step=0.05, label="Temperature 2")
+                t_high = Slider(0.05, studio.MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature 3")
             with gr.Row():
                 generate_button = gr.Button("Generate", variant="primary")
                 stop_text = gr.Button("Stop")
@@ -113,7 +166,7 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                 out_high = gr.Textbox(label="T = 1.0", lines=12, buttons=["copy"], elem_id="text-out-high")
             text_info = gr.Markdown(elem_id="text-info")
             with gr.Group():
-                next_char_position = gr.Slider(1, 2, value=1, step=1, interactive=False, elem_id="next-char-position",
+                next_char_position = Slider(1, 2, value=1, step=1, interactive=False, elem_id="next-char-position",
                                                label="Walk along the middle text: the distribution each character was "
                                                      "drawn from (opens where the model was first unsure)")
                 next_char_line = gr.Markdown(elem_id="next-char-line")
@@ -125,11 +178,14 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                             x_title="likeliest first (␣ space, ⏎ new line)")
             walk = gr.State()
 
+            text_inputs = [prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy]
             text_event = on_run(generate_button, text_info, "").then(
-                gpu(studio.generate_text, duration=60),
-                inputs=[prompt, stage, length, t_low, t_mid, t_high, text_seed, greedy],
+                gpu(studio.generate_text, duration=60), inputs=text_inputs,
                 outputs=[out_low, out_mid, out_high, next_char_plot, text_info, walk],
                 api_name="generate_text", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
+                validator=validator(text_inputs, {
+                    prompt: lambda text, values: studio.prompt_problem(text, values[stage]),
+                    text_seed: studio.seed_problem}),
             )
             text_event.then(studio.next_character_at, walk, [next_char_position, next_char_line, next_char_plot],
                             api_visibility="private", queue=False)
@@ -152,11 +208,11 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                                                     show_legend=False, elem_id="surprisal-view")
                 surprisal_info = gr.Markdown(elem_id="surprisal-info")
                 with gr.Row():
-                    cell_layer = gr.Slider(1, 2, value=1, step=1, label="Layer")
-                    cell_index = gr.Slider(0, 767, value=0, step=1, label="Cell")
+                    cell_layer = Slider(1, 2, value=1, step=1, label="Layer")
+                    cell_index = Slider(0, 767, value=0, step=1, label="Cell")
                     cell_button = gr.Button("Show this cell")
                 with gr.Row():
-                    cell_property = gr.Dropdown(list(studio.text_tab.PROPERTY_NAMES), value="inside quotes",
+                    cell_property = Dropdown(list(studio.text_tab.PROPERTY_NAMES), value="inside quotes",
                                                 label="Property a cell may track")
                     find_button = gr.Button("Find cells")
                 cell_table = gr.Dataframe(headers=["layer", "cell", "r"], datatype=["number", "number", "number"],
@@ -166,14 +222,18 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                 cell_view = gr.HighlightedText(label="Cell activation, tanh(c) (red +1, blue −1)", show_legend=False,
                                                elem_id="cell-view")
 
+            # (validators with no checks of their own: a stage not among the choices is refused by its name)
             surprisal_button.click(studio.text_surprisal, [inside_text, stage], [surprisal_view, surprisal_info],
-                                   api_name="surprisal", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY)
-            cell_button.click(studio.cell_view, [inside_text, stage, cell_layer, cell_index], [cell_view, cell_info],
-                              api_name="cell_activations", concurrency_id="text",
-                              concurrency_limit=studio.TEXT_CONCURRENCY)
+                                   api_name="surprisal", concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
+                                   validator=validator([inside_text, stage], {}))
+            cell_inputs = [inside_text, stage, cell_layer, cell_index]
+            cell_button.click(studio.cell_view, cell_inputs, [cell_view, cell_info], api_name="cell_activations",
+                              concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
+                              validator=validator(cell_inputs, {}))
             find_button.click(studio.find_cells_view, [inside_text, stage, cell_property],
                               [cell_table, cell_layer, cell_index, cell_view, cell_info], api_name="find_cells",
-                              concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY)
+                              concurrency_id="text", concurrency_limit=studio.TEXT_CONCURRENCY,
+                              validator=validator([inside_text, stage, cell_property], {}))
             cell_table.select(studio.chosen_cell, [cell_table, inside_text, stage],
                               [cell_layer, cell_index, cell_view, cell_info], api_visibility="private")
             gr.on([demo.load, stage.change], studio.cell_sliders, stage, [cell_layer, cell_index],
@@ -195,47 +255,47 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     with gr.Row():
                         # InceptionV3 where its trained weights can be had, else the trained VGG19: decided as the
                         # app starts (the API's default) and again at each page load (studio.backbone_choice)
-                        backbone = gr.Dropdown(list(SUPPORTED_BACKBONES), value=studio.dream_backbone()[0],
+                        backbone = Dropdown(list(SUPPORTED_BACKBONES), value=studio.dream_backbone()[0],
                                                label="Backbone", elem_id="dream-backbone")
-                        preset = gr.Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
+                        preset = Radio([*PRESET_NAMES, "custom"], value="keras", label="Layers")
                     custom_layers = gr.Textbox("", label="Custom layers (LAYER=WEIGHT, …)",
                                                placeholder="Mixed_6b=1, Mixed_6c=1.5", visible=False,
                                                elem_id="dream-custom-layers")
                     with gr.Accordion("Settings", open=False):
                         with gr.Row():
-                            octaves = gr.Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.dream_octaves, step=1, label="Octaves")
-                            octave_scale = gr.Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
+                            octaves = Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.dream_octaves, step=1, label="Octaves")
+                            octave_scale = Slider(1.1, 2.0, value=1.4, step=0.05, label="Octave scale")
                         with gr.Row():
-                            iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=DEFAULTS.dream_iterations, step=1,
+                            iterations = Slider(1, studio.MAX_DREAM_ITERATIONS, value=DEFAULTS.dream_iterations, step=1,
                                                    label="Iterations per octave")
-                            step = gr.Slider(0.001, 0.1, value=0.01, step=0.001, label="Step",
+                            step = Slider(0.001, 0.1, value=0.01, step=0.001, label="Step",
                                              info="mean change per pixel per step, in [-1, 1] units: 0.01 ≈ 1.3 grey levels")
                         with gr.Row():
-                            jitter = gr.Slider(0, 64, value=0, step=1, label="Jitter (px)")
-                            tile_size = gr.Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
+                            jitter = Slider(0, 64, value=0, step=1, label="Jitter (px)")
+                            tile_size = Slider(0, 1024, value=0, step=32, label="Tile size (0 = no tiling)")
                         with gr.Row():
-                            dream_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.dream_side, step=32,
+                            dream_side = Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.dream_side, step=32,
                                                    label="Image size (longer side; larger inputs are downscaled)")
                             dream_seed = seed_input()
-                        layer_balance = gr.Radio(["auto", "raw", "relative"], value="auto", label="Layer balance",
+                        layer_balance = Radio(["auto", "raw", "relative"], value="auto", label="Layer balance",
                                                  info="relative: each weight is that layer's share, whatever its "
                                                       "activation scale; raw: the Keras recipe's plain sum; auto: raw "
                                                       "for the Keras recipe, relative otherwise")
-                        dream_gradient = gr.Radio(["smoothed", "raw"], value="smoothed", label="Gradient",
+                        dream_gradient = Radio(["smoothed", "raw"], value="smoothed", label="Gradient",
                                                   info="smoothed: every scale of the gradient equalised, colours "
                                                        "decorrelated, pixels slowed near black and white (no rainbow "
                                                        "noise); raw: the Keras recipe's, exactly")
                         guide_image = image_input("Guide image (optional): dream towards its features")
                     with gr.Accordion("Zoom animation", open=False):
                         with gr.Row():
-                            zoom_frames = gr.Slider(2, studio.MAX_ZOOM_FRAMES, value=DEFAULTS.zoom_frames, step=1, label="Frames")
-                            zoom_factor = gr.Slider(1.01, 1.3, value=1.05, step=0.01, label="Zoom per frame")
+                            zoom_frames = Slider(2, studio.MAX_ZOOM_FRAMES, value=DEFAULTS.zoom_frames, step=1, label="Frames")
+                            zoom_factor = Slider(1.01, 1.3, value=1.05, step=0.01, label="Zoom per frame")
                         with gr.Row():
-                            zoom_octaves = gr.Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.zoom_octaves, step=1,
+                            zoom_octaves = Slider(1, studio.MAX_OCTAVES, value=DEFAULTS.zoom_octaves, step=1,
                                                      label="Zoom: octaves per frame")
-                            zoom_iterations = gr.Slider(1, studio.MAX_DREAM_ITERATIONS, value=DEFAULTS.zoom_iterations,
+                            zoom_iterations = Slider(1, studio.MAX_DREAM_ITERATIONS, value=DEFAULTS.zoom_iterations,
                                                         step=1, label="Zoom: iterations per octave")
-                            zoom_side = gr.Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.zoom_side, step=32,
+                            zoom_side = Slider(64, studio.MAX_IMAGE_SIDE, value=DEFAULTS.zoom_side, step=32,
                                                   label="Frame size (longer side)")
                         zoom_estimate = gr.Markdown(elem_id="zoom-estimate")
                 with gr.Column():
@@ -254,24 +314,30 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                     zoom_output = gr.Image(label="Dream zoom (GIF)", type="filepath", interactive=False, height=300,
                                            elem_id="dream-zoom")
 
+            dream_checks = {dream_image: needed(studio.NO_IMAGE), dream_seed: studio.seed_problem,
+                            custom_layers: lambda text, values: studio.layers_problem(text, values[backbone],
+                                                                                     values[preset])}
             run_job(dream_button, dream_info, "Loading the network…",
                 gpu(studio.dream, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                         tile_size, guide_image, dream_seed, dream_side, layer_balance, dream_gradient],
-                outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_progress, **IMAGE_JOBS,
+                outputs=[dream_output, dream_info], api_name="deep_dream", show_progress_on=dream_progress,
+                checks=dream_checks, **IMAGE_JOBS,
             )
             run_job(compare_button, dream_info, "Loading the networks…",
                 gpu(studio.compare_layers, duration=300),
                 inputs=[dream_image, backbone, octaves, octave_scale, iterations, step, jitter, dream_seed, dream_side,
                         dream_gradient],
                 outputs=[compare_gallery, dream_info], api_name="compare_layers", show_progress_on=dream_progress,
+                checks=dream_checks,
                 **IMAGE_JOBS,
             )
             run_job(zoom_button, dream_info, "Dreaming the first frame…",
                 gpu(studio.zoom_animation, duration=300),
                 inputs=[dream_image, backbone, preset, custom_layers, zoom_frames, zoom_factor, zoom_octaves,
                         zoom_iterations, step, dream_seed, zoom_side, dream_gradient],
-                outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_progress, **IMAGE_JOBS,
+                outputs=[zoom_output, dream_info], api_name="dream_zoom", show_progress_on=dream_progress,
+                checks=dream_checks, **IMAGE_JOBS,
             )
             wire_stop(stop_dream, "dream")
             demo.load(studio.backbone_choice, None, backbone, api_visibility="private", queue=False)
@@ -306,44 +372,44 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                         second_style = image_input("Second style image (optional)")
                         gr.Examples([[examples[name]] for name in (*PAINTINGS, *PAINTED_STYLES, "hubble_deep_field")],
                                     inputs=[second_style], label="Styles")
-                        second_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
+                        second_weight = Slider(0, 1, value=0.5, step=0.05, label="Weight of the second style")
                     with gr.Accordion("Style by region: brush where the style goes", open=False):
                         mask_editor = MaskEditor(
                             label="Brush over the content image: the brushed region gets the style image",
                             type="pil", sources=[], transforms=[], image_mode="RGBA", elem_id="style-mask",
                             brush=gr.Brush(colors=["#ff2d2d"], color_mode="fixed"), eraser=gr.Eraser(),
                             layers=gr.LayerOptions(allow_additional_layers=False), height=360)
-                        outside = gr.Radio(list(studio.OUTSIDE_CHOICES), value="keep the content",
+                        outside = Radio(list(studio.OUTSIDE_CHOICES), value="keep the content",
                                            label="Outside the painted region",
                                            info="the content untouched, or the second style image (above) painting it")
-                    style_strength = gr.Slider(*studio.STYLE_STRENGTH_RANGE, value=studio.DEFAULT_STYLE_STRENGTH, step=0.1,
+                    style_strength = Slider(*studio.STYLE_STRENGTH_RANGE, value=studio.DEFAULT_STYLE_STRENGTH, step=0.1,
                                                label="Style strength",
                                                info="log₁₀ β/α: 0 = style and content weigh the same, 1 = style 10× "
                                                     "(default), 3 = 1000×; −1 keeps the photo nearly untouched")
                     with gr.Row():
-                        style_iterations = gr.Slider(1, studio.MAX_STYLE_ITERATIONS, value=DEFAULTS.style_iterations, step=1,
+                        style_iterations = Slider(1, studio.MAX_STYLE_ITERATIONS, value=DEFAULTS.style_iterations, step=1,
                                                      label="Iterations", info="at the coarsest scale; halved at each finer one")
-                        output_size = gr.Slider(64, DEFAULTS.style_max_size, value=DEFAULTS.style_size, step=32,
+                        output_size = Slider(64, DEFAULTS.style_max_size, value=DEFAULTS.style_size, step=32,
                                                 label="Output size (px)",
                                                 info=f"above {DEFAULTS.style_tile} px the finest scales are painted in "
                                                      "overlapping tiles (see the estimate)")
-                    color = gr.Radio([("the style's", "style"), ("keep the photo's (luminance only)", "luminance"),
+                    color = Radio([("the style's", "style"), ("keep the photo's (luminance only)", "luminance"),
                                       ("the style's palette first (histogram)", "histogram"),
                                       ("colours only, no painting", "colors-only")], value="style", label="Colour",
                                      elem_id="style-colour",
                                      info="histogram: the photo takes the style's colours, then is painted; colours "
                                           "only: that recolouring alone, instant")
                     with gr.Accordion("Settings", open=False):
-                        tv_weight = gr.Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
+                        tv_weight = Slider(0, studio.MAX_TV_WEIGHT, value=studio.DEFAULT_TV_WEIGHT, step=0.5,
                                               label="Smoothness (TV weight)", info="1: light; 10: visibly smoother; 100: flat")
                         with gr.Row():
-                            optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimiser")
-                            init = gr.Radio(["content", "noise", "style"], value="content", label="Start from")
-                            pooling = gr.Radio(["max", "avg"], value="max", label="Pooling")
+                            optimizer = Radio(["lbfgs", "adam"], value="lbfgs", label="Optimiser")
+                            init = Radio(["content", "noise", "style"], value="content", label="Start from")
+                            pooling = Radio(["max", "avg"], value="max", label="Pooling")
                         with gr.Row():
-                            multi_scale = gr.Slider(1, 3, value=DEFAULTS.style_scales, step=1, label="Scales (coarse → fine)",
+                            multi_scale = Slider(1, 3, value=DEFAULTS.style_scales, step=1, label="Scales (coarse → fine)",
                                                     info="each twice the previous; most iterations where they are cheap")
-                            style_scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
+                            style_scale = Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale")
                             style_seed = seed_input()
                 with gr.Column():
                     style_output = image_output("Result", elem_id="style-result")
@@ -368,18 +434,18 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                             "above.")
                 with gr.Row():
                     with gr.Column():
-                        clip_input = gr.File(label="Clip (GIF, MP4 or WebM)", file_types=[".gif", ".mp4", ".webm"],
+                        clip_input = FileInput(label="Clip (GIF, MP4 or WebM)", file_types=[".gif", ".mp4", ".webm"],
                                              elem_id="style-clip", height=120)
                         gr.Examples([[examples["moving-square"]]], inputs=[clip_input], label="Example clip")
                         with gr.Row():
-                            clip_frames = gr.Slider(2, studio.MAX_CLIP_FRAMES, value=DEFAULTS.clip_frames, step=1, label="Frames (at most)",
+                            clip_frames = Slider(2, studio.MAX_CLIP_FRAMES, value=DEFAULTS.clip_frames, step=1, label="Frames (at most)",
                                                     info="a longer clip is sampled evenly")
-                            temporal_weight = gr.Slider(0, studio.MAX_TEMPORAL_WEIGHT, value=studio.DEFAULT_TEMPORAL_WEIGHT,
+                            temporal_weight = Slider(0, studio.MAX_TEMPORAL_WEIGHT, value=studio.DEFAULT_TEMPORAL_WEIGHT,
                                                         step=10, label="Temporal weight",
                                                         info="0: each frame on its own (flicker)")
                         with gr.Row():
-                            clip_size = gr.Slider(64, 512, value=DEFAULTS.clip_size, step=32, label="Frame size (px)")
-                            clip_iterations = gr.Slider(1, 200, value=DEFAULTS.clip_iterations, step=1, label="Iterations",
+                            clip_size = Slider(64, 512, value=DEFAULTS.clip_size, step=32, label="Frame size (px)")
+                            clip_iterations = Slider(1, 200, value=DEFAULTS.clip_iterations, step=1, label="Iterations",
                                                         info="first frame; each later one a quarter (at least 10): "
                                                              "it starts from the previous styled frame")
                         with gr.Row():
@@ -402,20 +468,27 @@ with gr.Blocks(title="genmods — generative deep learning studio") as demo:
                             style_iterations, output_size, optimizer, color, multi_scale, init, style_scale,
                             pooling, style_seed, mask_editor, outside]
             style_outputs = [style_output, loss_plot, style_info, last_run]
-            for button, handler, api_name, extra in ((style_button, studio.stylize, "style_transfer", []),
-                                                      (continue_button, studio.continue_style, "continue_style",
-                                                       [last_run, style_output])):
+            # (Continue checks its own inputs: on a shared link it continues from the image shown)
+            paint_checks = {content_image: needed(studio.NO_CONTENT), style_image: needed(studio.NO_STYLE),
+                            style_seed: studio.seed_problem}
+            for button, handler, api_name, extra, checks in (
+                    (style_button, studio.stylize, "style_transfer", [], paint_checks),
+                    (continue_button, studio.continue_style, "continue_style", [last_run, style_output],
+                     {style_seed: studio.seed_problem})):
                 button.click(lambda: gr.DownloadButton(visible=False), None, style_png, queue=False,
                              api_visibility="private")
                 run_job(button, style_info, "Preparing the style targets…",
                     gpu(handler, duration=300), inputs=[*style_inputs, *extra],
-                    outputs=style_outputs, api_name=api_name, show_progress_on=style_progress, **IMAGE_JOBS,
+                    outputs=style_outputs, api_name=api_name, show_progress_on=style_progress, checks=checks,
+                    **IMAGE_JOBS,
                 ).success(studio.sixteen_bit_png, last_run, style_png, api_visibility="private", queue=False)
             run_job(clip_button, clip_info, "Reading the clip…",
                 gpu(studio.stylize_clip, duration=600),
                 inputs=[clip_input, style_image, style_strength, tv_weight, clip_iterations, clip_size, optimizer,
                         color, style_scale, pooling, style_seed, clip_frames, temporal_weight],
                 outputs=[clip_frame, clip_video, clip_gif, clip_info], api_name="style_clip", show_progress_on=clip_progress,
+                checks={clip_input: needed(studio.NO_CLIP), style_image: needed(studio.NO_CLIP_STYLE),
+                        style_seed: studio.seed_problem},
                 **IMAGE_JOBS,
             )
             wire_stop(stop_style, "style")
@@ -453,4 +526,4 @@ if __name__ == "__main__":
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     studio.measure_devices()  # one timed evaluation per default backbone, for the time estimates
-    demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS, css=CSS)
+    demo.launch(max_file_size="10mb", show_error=True, max_threads=studio.SERVER_THREADS, css=CSS, js=JS)

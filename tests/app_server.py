@@ -12,13 +12,13 @@ def free_port() -> int:
 
 @contextmanager
 def running_app():
-    from app import CSS, demo
+    from app import CSS, JS, demo
     from genmods import studio
 
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 max_file_size="10mb", show_error=True,
-                max_threads=studio.SERVER_THREADS, css=CSS)
+                max_threads=studio.SERVER_THREADS, css=CSS, js=JS)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

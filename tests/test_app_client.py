@@ -86,14 +86,42 @@ def test_bad_prompts_are_errors_and_the_app_keeps_serving(client, prompt, messag
     assert len(client.predict(prompt=SEED, length=20, api_name="/generate_text")[0]) == 20
 
 
-def test_out_of_range_settings_are_errors(client, files):
-    # the sliders' bounds hold for API calls too
-    with pytest.raises(Exception, match="greater than maximum value 2000"):
+def test_out_of_range_settings_are_errors_that_name_the_control(client, files, capfd):
+    # the sliders' bounds hold for API calls too, and the message says which control and its range
+    capfd.readouterr()
+    with pytest.raises(Exception, match=r"Characters to generate must be between 20 and 2,000 \(got 50,000\)"):
         client.predict(prompt=SEED, length=50000, api_name="/generate_text")
-    with pytest.raises(Exception, match="less than minimum value 0.05"):
+    with pytest.raises(Exception, match=r"Temperature 1 must be between 0.05 and 3 \(got 0\)"):
         client.predict(prompt=SEED, temperature_low=0, api_name="/generate_text")
-    with pytest.raises(Exception, match="greater than maximum value 100"):
+    with pytest.raises(Exception, match=r"Temperature 3 must be between 0.05 and 3 \(got 'hot'\)"):
+        client.predict(prompt=SEED, temperature_high="hot", api_name="/generate_text")
+    with pytest.raises(Exception, match="Iterations per octave must be between 1 and 100"):
         client.predict(image=handle_file(files["cat.png"]), iterations=1000, api_name="/deep_dream")
+    # a caller's mistake is not the server's: no traceback in its log
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_what_a_job_would_refuse_is_marked_on_its_input_before_it_is_queued(client, files):
+    # validators: the page marks the input itself (not "Error" on every output); a caller gets a ValidationError
+    # that names the parameter
+    from gradio_client.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="- prompt: The conditioning text is empty"):
+        client.predict(prompt="  ", api_name="/generate_text")
+    with pytest.raises(ValidationError, match="- seed: The random seed must be −1 .* up to 4,294,967,295"):
+        client.predict(prompt=SEED, seed=1e30, api_name="/generate_text")  # beyond it every such seed was seed 0
+    with pytest.raises(ValidationError, match="- image: Upload an image"):
+        client.predict(image=None, api_name="/deep_dream")
+    with pytest.raises(ValidationError, match="- custom_layers: vgg19 has no layer 'banana'"):
+        client.predict(image=handle_file(files["cat.png"]), backbone="vgg19", preset="custom",
+                       custom_layers="banana=7", api_name="/deep_dream")
+    with pytest.raises(ValidationError, match="- style_image: Upload a style image"):
+        client.predict(content_image=handle_file(files["cat.png"]), style_image=None, api_name="/style_transfer")
+    # custom layers are only checked when "custom" is chosen
+    image, _ = client.predict(image=handle_file(files["cat.png"]), preset="low", custom_layers="banana=7",
+                              **{key: value for key, value in SMALL_DREAM.items() if key != "preset"},
+                              api_name="/deep_dream")
+    assert Image.open(image).size == (96, 64)
 
 
 def test_long_prompts_through_the_api_are_refused_and_the_app_keeps_serving(client):
@@ -104,8 +132,8 @@ def test_long_prompts_through_the_api_are_refused_and_the_app_keeps_serving(clie
 
 
 def test_same_seed_same_text_alone_and_in_a_burst_of_ten(client):
-    alone = client.predict(prompt=SEED, length=60, seed=1e30, api_name="/generate_text")[:3]
-    jobs = [client.submit(prompt=SEED, length=60, seed=1e30, api_name="/generate_text") for _ in range(10)]
+    alone = client.predict(prompt=SEED, length=60, seed=4_000_000_000, api_name="/generate_text")[:3]
+    jobs = [client.submit(prompt=SEED, length=60, seed=4_000_000_000, api_name="/generate_text") for _ in range(10)]
     jobs += [client.submit(prompt=f"{SEED} {i}", length=80, seed=i, api_name="/generate_text") for i in range(5)]
     assert all(tuple(job.result()[:3]) == tuple(alone) for job in jobs[:10])
     assert len(alone[0]) == 60
@@ -444,3 +472,16 @@ def test_the_brush_canvas_of_a_large_photo_is_downscaled_and_keeps_its_strokes_o
     import gradio as gr
 
     assert studio.mask_canvas(str(big), canvas) == gr.skip()
+    # … even when the editor's value that comes with the echo is older than the canvas made for the upload (the
+    # last picture's): this session's canvas was made from this file, so its strokes stay
+    from types import SimpleNamespace
+
+    visitor = SimpleNamespace(session_hash="a visitor")
+    earlier = tmp_path / "earlier.png"
+    Image.new("RGB", (300, 200), (10, 10, 10)).save(earlier)
+    stale = studio.mask_canvas(str(earlier), None, visitor)
+    assert studio.mask_canvas(str(big), stale, visitor)["background"] == canvas["background"]
+    assert studio.mask_canvas(str(big), stale, visitor) == gr.skip()
+    # a cleared input forgets it: the same photo uploaded after that gets a fresh canvas
+    assert studio.mask_canvas(None, canvas, visitor) is None
+    assert studio.mask_canvas(str(big), stale, visitor)["layers"] == []

@@ -463,3 +463,50 @@ def test_continue_on_a_reopened_link_continues_from_the_image_shown(page, browse
     reopened.locator("#style-info", has_text="Weighted losses at the end").wait_for(timeout=60_000)
     reopened.screenshot(path=ARTIFACTS / "style-continue-from-link.png", full_page=True)
     reopened.close()
+
+
+def test_a_refused_input_is_marked_on_it_and_a_replaced_number_is_said(page, browser_context, app_url, pictures):
+    # an empty prompt: the message on the text box, not "Error" on the three (untouched) result boxes
+    page.get_by_role("tab", name="Text").click()
+    prompt = page.get_by_label("Conditioning text")
+    prompt.fill("")
+    page.get_by_role("button", name="Generate").click()
+    prompt_block = page.locator(".block", has=prompt)
+    prompt_block.get_by_text("The conditioning text is empty").wait_for()
+    assert not any("Error" in text_of(page, f"text-out-{name}") for name in ("low", "mid", "high"))
+    # a typed number the slider replaces by its largest value: said under the slider until the box is edited again
+    box = page.get_by_label("number input for Characters to generate", exact=True)
+    box.click()
+    box.press("Control+a")
+    page.keyboard.type("99999")
+    box.blur()
+    page.locator(".genmods-adjusted", has_text="Characters to generate: 2000 is used (99999 is above the largest "
+                                                "value, 2000)").wait_for()
+    page.screenshot(path=ARTIFACTS / "refused-prompt-and-replaced-number.png", full_page=True)
+    set_number(page, "Characters to generate", 40)
+    assert page.locator(".genmods-adjusted").count() == 0
+    # a seed a page cannot send exactly is marked on the seed box; fixed, the run goes through and the marks go
+    seed = visible_panel(page).get_by_label("Random seed")
+    seed.fill("123456789012345678901234567890")
+    prompt.fill("the free spirit")
+    page.get_by_role("button", name="Generate").click()
+    seed_message = visible_panel(page).get_by_text("The random seed must be −1 (a new one each run) or a whole number")
+    seed_message.wait_for()
+    seed.fill("7")
+    page.get_by_role("button", name="Generate").click()
+    info_says(page, "text-info", "Seed 7")
+    assert page.get_by_text("The conditioning text is empty").count() == 0 and seed_message.count() == 0
+    # Dream without an image (a new visitor's page): said in the info panel — an image input does not show the
+    # message it is marked with — and no "Error" left on the result or the progress line
+    fresh = browser_context.new_page()
+    fresh.goto(app_url)
+    fresh.get_by_role("tab", name="DeepDream").click()
+    fresh.get_by_role("button", name="Dream", exact=True).click()
+    fresh.locator("#dream-info", has_text="⚠️ Upload an image (or pick an example) to dream on.").wait_for()
+    assert "Error" not in text_of(fresh, "dream-progress") + text_of(fresh, "dream-result")
+    fresh.screenshot(path=ARTIFACTS / "dream-refused-without-an-image.png", full_page=True)
+    # with a picture (150 × 100: a default Dream of a few seconds), the same button runs
+    fresh.locator("#dream-image input[type=file]").set_input_files(str(pictures / "cat.png"))
+    fresh.get_by_role("button", name="Dream", exact=True).click()
+    info_says(fresh, "dream-info", "Done in")
+    fresh.close()

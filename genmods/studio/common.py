@@ -2,6 +2,7 @@
 image job in a worker while streaming its previews, and turning bad input into a message a person reads."""
 
 import logging
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -34,17 +35,33 @@ def _bounded(value, low, high, name):
 
 
 RANDOM_SEED = -1  # the seed inputs' default: a fresh seed for every run
+MAX_SEED = SEED_RANGE - 1  # the seed boxes' largest: a page cannot send a 30-digit number exactly, and beyond the
+# generators' range every such seed fell on the same one (0)
+
+
+def seed_problem(value, _=None) -> str:
+    """What is wrong with a random seed, or "": −1 or empty asks for a fresh one; otherwise a whole number in the
+    generators' range. (Beyond it, a page cannot even send the number exactly: every 30-digit seed arrived as the
+    same float, and fell on seed 0.)"""
+    if value is None or value == "":
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number) or not number.is_integer() or not RANDOM_SEED <= number <= MAX_SEED:
+        return f"The random seed must be −1 (a new one each run) or a whole number up to {MAX_SEED:,}."
+    return ""
 
 
 def _seed(value) -> int:
-    """-1 or empty: a fresh random seed. Any other whole number is a seed, taken modulo 2**32 (the
-    generators' range), like numpy does. The seed used is reported so the result can be reproduced."""
-    if value is None or value == "" or value == RANDOM_SEED:
+    """-1 or empty: a fresh random seed; any other whole number up to MAX_SEED is the seed (`seed_problem`). The seed
+    used is reported so the result can be reproduced."""
+    if problem := seed_problem(value):
+        raise _user_error(problem)
+    if value is None or value == "" or int(float(value)) == RANDOM_SEED:
         return secrets.randbelow(SEED_RANGE)
-    try:
-        return int(value) % SEED_RANGE
-    except (TypeError, ValueError, OverflowError):  # text, NaN, infinity
-        raise _user_error("The random seed must be a whole number (−1 for a new one each run).") from None
+    return int(float(value))
 
 
 def _session(request) -> str | None:

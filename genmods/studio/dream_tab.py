@@ -20,18 +20,31 @@ MAX_DREAM_ITERATIONS = 100
 MAX_OCTAVES = 6
 MAX_ZOOM_FRAMES = 48
 
+NO_IMAGE = "Upload an image (or pick an example) to dream on."
+
+
+def layers_problem(custom_layers, backbone, preset="custom") -> str:
+    """What is wrong with the custom layers text for `backbone` ("" when the preset is not "custom"): a malformed
+    entry, or a layer the backbone does not have (with its layers named)."""
+    if preset != "custom":
+        return ""
+    try:
+        layers = parse_layer_weights(custom_layers or "")
+        if backbone in SUPPORTED_BACKBONES:
+            check_layers(backbone, list(layers))
+    except ValueError as error:
+        return str(error)
+    return ""
+
 
 def dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter, tile_size,
                    seed, max_side, layer_balance="auto", gradient="smoothed") -> DreamSettings:
     """The tab's controls as the library's settings, each checked against its slider's range (a message naming the
     control): the preset radio and the custom-layers text become `layers`."""
     if preset == "custom":
-        try:
-            layers = parse_layer_weights(custom_layers or "")
-            if backbone in SUPPORTED_BACKBONES:
-                check_layers(backbone, list(layers))
-        except ValueError as error:
-            raise _user_error(str(error)) from None
+        if problem := layers_problem(custom_layers, backbone, preset):
+            raise _user_error(problem)
+        layers = parse_layer_weights(custom_layers or "")
     elif preset in PRESET_NAMES:
         layers = preset
     else:
@@ -110,7 +123,7 @@ def dream(image, backbone="auto", preset="keras", custom_layers="", octaves=DEFA
     seed: -1 draws a fresh one (reported in the info).
     gradient: "smoothed" (no rainbow noise, nothing clipped) or "raw" (the Keras recipe's)."""
     if image is None:
-        raise _user_error("Upload an image (or pick an example) to dream on.")
+        raise _user_error(NO_IMAGE)
     backbone, backbone_note = dream_backbone(backbone)
     settings = dream_settings(backbone, preset, custom_layers, octaves, octave_scale, iterations, step, jitter,
                               tile_size, seed, max_side, layer_balance, gradient)
@@ -163,7 +176,7 @@ def compare_layers(image, backbone="auto", octaves=DEFAULTS.dream_octaves, octav
     """The same dream with the low, mid and high presets, side by side. Yields (gallery, info); the info says Done
     once, when all three are done."""
     if image is None:
-        raise _user_error("Upload an image (or pick an example) to dream on.")
+        raise _user_error(NO_IMAGE)
     seed = _seed(seed)
     backbone, backbone_note = dream_backbone(backbone)
     base = dream_settings(backbone, "keras", "", octaves, octave_scale, iterations, step, jitter, 0, seed, max_side,
@@ -209,7 +222,7 @@ def zoom_animation(image, backbone="auto", preset="keras", custom_layers="", fra
     """A dream-zoom GIF: each frame dreamed from the previous one, slightly zoomed. Streams each finished
     frame; yields (gif path or frame, info), the GIF last."""
     if image is None:
-        raise _user_error("Upload an image (or pick an example) to dream on.")
+        raise _user_error(NO_IMAGE)
     frames = int(_bounded(frames, 2, MAX_ZOOM_FRAMES, "Frames"))
     zoom_factor = _bounded(zoom_factor, 1.0, 2.0, "Zoom factor")
     backbone, backbone_note = dream_backbone(backbone)

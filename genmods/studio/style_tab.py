@@ -1,9 +1,11 @@
 """The style tab: neural style transfer streamed with its loss curve; style by painted region, continuing
 the last result, styling a GIF or short video, and a time estimate before any of them starts."""
 
+import hashlib
 import math
 import tempfile
 import time
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from ..vision.images import ImageInputError, check_pixel_count, load_image, save
 from .. import estimate
 from .common import (
     IMAGE_TIME_LIMIT, LARGE_JOB_TIME_LIMIT, RANDOM_SEED, JobEnd, _aspect, _bounded, _image_info, _running_line, _seed,
-    _stopped_line, _stream_job, _user_error, upload_path,
+    _session, _stopped_line, _stream_job, _user_error, upload_path,
 )
 from ..defaults import DEFAULTS, clip_frame_iterations
 from .plots import loss_table
@@ -34,6 +36,11 @@ OUTSIDE_CHOICES = ("keep the content", "second style")  # what the unpainted par
 MAX_CLIP_FRAMES = 24  # a Space's clip: seconds of styling per frame add up (the library allows MAX_FRAMES)
 DEFAULT_CLIP_ITERATIONS = DEFAULTS.clip_iterations
 COARSEST_SIDE = 64
+
+NO_CONTENT = "Upload a content image (or pick an example)."
+NO_STYLE = "Upload a style image (or pick an example)."
+NO_CLIP = "Upload an animated GIF or a short video (MP4 or WebM), or pick the example."
+NO_CLIP_STYLE = "Upload a style image (or pick an example) above."
 
 
 def _describe_style(report):
@@ -77,23 +84,38 @@ def _opacity(layer) -> Image.Image:
 EDITOR_MAX_SIDE = 1024  # the brush canvas's longer side: a region needs no more (it is resized to every scale)
 
 
-def mask_canvas(content_image, editor_value):
+CANVAS_SOURCES = OrderedDict()  # session → digest of the file its brush canvas was last made from (most recent last)
+MAX_CANVAS_SOURCES = 1024  # sessions remembered: a digest each, the oldest forgotten first
+
+
+def mask_canvas(content_image, editor_value, request: gr.Request = None):
     """The mask editor for a content image: that image as the background (downscaled to EDITOR_MAX_SIDE: an
-    8000 × 8000 photo opened at 4 % zoom and took half a minute to appear), nothing brushed yet — unless the editor
+    8000 × 8000 photo opened at 4 % zoom and took half a minute to appear), nothing brushed yet — unless the canvas
     already shows the same picture (the same file uploaded again, or its upload check echoing it back), whose strokes
-    are kept."""
+    are kept. "Already shows" is what this session's canvas was last made from, remembered here: the editor's value
+    sent with the echo can predate the canvas made for the upload (the page sends it when the echo arrives), and
+    the fresh canvas that comparison gave wiped strokes brushed in the meantime."""
     content_image = upload_path(content_image)
+    session = _session(request)
     if content_image is None:
+        CANVAS_SOURCES.pop(session, None)
         return None
     background = upload_path((editor_value or {}).get("background"))
     try:
+        digest = hashlib.sha256(Path(content_image).read_bytes()).hexdigest()
+        if session is not None and CANVAS_SOURCES.get(session) == digest:
+            return gr.skip()
         canvas = editor_background(content_image)
         with Image.open(canvas) as new:
-            if background is not None and _same_picture(new, background):
-                return gr.skip()
+            same = background is not None and _same_picture(new, background)
     except (OSError, ValueError):  # not an image: the upload check says so; the canvas stays as it is
         return gr.skip()
-    return {"background": canvas, "layers": [], "composite": canvas}
+    if session is not None:
+        CANVAS_SOURCES[session] = digest
+        CANVAS_SOURCES.move_to_end(session)
+        while len(CANVAS_SOURCES) > MAX_CANVAS_SOURCES:
+            CANVAS_SOURCES.popitem(last=False)
+    return gr.skip() if same else {"background": canvas, "layers": [], "composite": canvas}
 
 
 @lru_cache(maxsize=8)
@@ -254,9 +276,9 @@ def stylize(content_image, style_image, second_style_image=None, second_style_we
     mask_editor: the mask editor's value (background + painted layers): the painted region gets the style image;
     `outside` it the content is kept, or the second style paints ("second style")."""
     if content_image is None:
-        raise _user_error("Upload a content image (or pick an example).")
+        raise _user_error(NO_CONTENT)
     if style_image is None:
-        raise _user_error("Upload a style image (or pick an example).")
+        raise _user_error(NO_STYLE)
     if init not in ("content", "noise", "style"):
         raise _user_error(f"Start from: choose content, noise or style (got {init!r}).")
     styles, blend, masks = _styles_and_masks(style_image, second_style_image, second_style_weight, mask_editor, outside)
@@ -335,9 +357,9 @@ def stylize_clip(clip, style_image, style_strength=DEFAULT_STYLE_STRENGTH, tv_we
     from the previous styled one, with a temporal term where the input did not move. Streams each finished frame;
     yields (latest frame, MP4 path, GIF path, info), the files at the end."""
     if clip is None:
-        raise _user_error("Upload an animated GIF or a short video (MP4 or WebM), or pick the example.")
+        raise _user_error(NO_CLIP)
     if style_image is None:
-        raise _user_error("Upload a style image (or pick an example) above.")
+        raise _user_error(NO_CLIP_STYLE)
     settings = style_settings(style_strength, tv_weight, iterations, image_size, optimizer, color, 1,
                               style_scale, pooling, seed)
     frames = int(_bounded(max_frames, 2, MAX_CLIP_FRAMES, "Frames"))

@@ -110,6 +110,17 @@ def generate_text(prompt, stage="converged", length=400, temperature_low=0.2, te
         STOP.release(_session(request), "text", stop)
 
 
+def prompt_problem(prompt, stage="converged") -> str:
+    """What keeps the model `stage` from starting from this conditioning text (`prepare_prompt`), or "". An unknown
+    stage is left to the job, whose message names the choices."""
+    if stage in TEXT_MODELS:
+        try:
+            prepare_prompt(load_text_model(stage)[1], prompt, max_length=MAX_PROMPT_LENGTH)
+        except PromptError as error:
+            return str(error)
+    return ""
+
+
 UNSURE = 0.5  # the next-character view opens where the model's top character has less than this probability
 VISIBLE_SPREAD = 0.3  # … and where the temperatures' top probabilities differ by at least this much
 
