@@ -105,8 +105,8 @@ def on_run(button, info, starting: str = "Starting…", inputs=(), checks=None):
     leaves that image out of "Share via Link".) trigger_mode="always_last": a click while the last
     run is still ending (Stop, then Paint at once) runs after it; Gradio's default ("once") drops that
     click, which left the page waiting for a run that never started. With `checks` of the job's `inputs` (see
-    `run_job`), what the job will be refused for is said there instead (an image input, unlike a text box, does not
-    show the message it is marked with)."""
+    `run_job`), what the job will be refused for is said there instead, beside the mark on the input itself (an
+    image input's mark sits at its top edge, easily missed next to an empty picture)."""
     inputs = list(inputs) if checks else []
 
     def first_line(*values):

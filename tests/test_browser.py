@@ -496,8 +496,8 @@ def test_a_refused_input_is_marked_on_it_and_a_replaced_number_is_said(page, bro
     page.get_by_role("button", name="Generate").click()
     info_says(page, "text-info", "Seed 7")
     assert page.get_by_text("The conditioning text is empty").count() == 0 and seed_message.count() == 0
-    # Dream without an image (a new visitor's page): said in the info panel — an image input does not show the
-    # message it is marked with — and no "Error" left on the result or the progress line
+    # Dream without an image (a new visitor's page): said on the image input and in the info panel, and no "Error"
+    # left on the result or the progress line
     fresh = browser_context.new_page()
     fresh.goto(app_url)
     fresh.get_by_role("tab", name="DeepDream").click()
